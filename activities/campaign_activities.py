@@ -1,0 +1,305 @@
+"""Activities of a campaign run: audience snapshot, batched idempotent email sends, run completion."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import aiosmtplib
+import structlog
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from activities.email_message import build_email, delivery_message_id
+from activities.smtp_pool import SmtpPool
+from domain.eligibility import email_skip_reason
+from domain.rendering import CompiledTemplate, TemplateError, lead_context
+from models.payloads.campaign import (
+    AudienceSnapshot,
+    FinishRunInput,
+    SendBatchInput,
+    SendBatchResult,
+    SnapshotAudienceInput,
+)
+
+log = structlog.get_logger("herald.activities.campaign")
+
+HEARTBEAT_EVERY = 50
+
+
+class PermanentSendError(Exception):
+    """The provider refused this recipient for good: the delivery fails, the run goes on."""
+
+
+class CampaignActivities:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], smtp: SmtpPool, mail_from: str) -> None:
+        self.sessions = sessions
+        self.smtp = smtp
+        self.mail_from = mail_from
+
+    @activity.defn
+    async def snapshot_audience(self, input: SnapshotAudienceInput) -> AudienceSnapshot:
+        """Freeze the run's audience; safe to retry (ON CONFLICT DO NOTHING, then count)."""
+        _bind_log_context(run_db_id=input.run_id)
+        async with self.sessions() as session:
+            campaign = (
+                await session.execute(text("SELECT list_id FROM campaigns WHERE id = :id"), {"id": input.campaign_id})
+            ).one_or_none()
+            if campaign is None:
+                raise ApplicationError(
+                    f"campaign {input.campaign_id} not found", type="ConfigurationError", non_retryable=True
+                )
+            if campaign.list_id is None:
+                source = "SELECT :run_id, id FROM leads"
+            else:
+                source = "SELECT :run_id, lead_id FROM list_members WHERE list_id = :list_id"
+            await session.execute(
+                text(f"INSERT INTO campaign_run_audience (run_id, lead_id) {source} ON CONFLICT DO NOTHING"),
+                {"run_id": input.run_id, "list_id": campaign.list_id},
+            )
+            total = (
+                await session.execute(
+                    text("SELECT count(*) FROM campaign_run_audience WHERE run_id = :run_id"),
+                    {"run_id": input.run_id},
+                )
+            ).scalar_one()
+            await session.execute(
+                text("UPDATE campaign_runs SET total = :total WHERE id = :run_id"),
+                {"total": total, "run_id": input.run_id},
+            )
+            await session.commit()
+        log.info("audience snapshot", total=total)
+        return AudienceSnapshot(total=total)
+
+    @activity.defn
+    async def send_batch(self, input: SendBatchInput) -> SendBatchResult:
+        """Send the next page of the audience.
+
+        Each lead's delivery row is claimed under the unique (run, step, lead) key before anything is sent, and
+        marked sent right after the provider accepts it, so a retried attempt sends only what is still unsent.
+        The counts returned are the final statuses of the page's leads, whichever attempt produced them.
+        """
+        _bind_log_context(run_db_id=input.run_id)
+        leads = await self._load_page(input)
+        if not leads:
+            return SendBatchResult(processed=0, last_lead_id=input.after_lead_id)
+        template = await self._load_template(input.campaign_id)
+        await self._claim(input, leads)
+        to_send = await self._claimed_unsent(input, [lead["id"] for lead in leads])
+        by_id = {lead["id"]: lead for lead in leads}
+        transient: list[BaseException] = []
+        done = 0
+
+        async def send_one(delivery_id: int, lead_id: int) -> None:
+            nonlocal done
+            try:
+                await self._send_one(input, template, delivery_id, by_id[lead_id])
+            except (TemplateError, PermanentSendError) as exc:
+                log.warning("delivery failed", lead_id=lead_id, error=str(exc))
+                await self._mark(delivery_id, "failed", error=str(exc))
+            except Exception as exc:  # connection trouble, 4xx: the attempt is retried
+                log.warning("transient send error", lead_id=lead_id, error=repr(exc))
+                transient.append(exc)
+            done += 1
+            if done % HEARTBEAT_EVERY == 0:
+                activity.heartbeat({"after_lead_id": input.after_lead_id, "done": done})
+
+        queue = list(to_send)
+        workers = max(1, min(self.smtp.size, len(queue)))
+
+        async def drain() -> None:
+            while queue and not transient:
+                delivery_id, lead_id = queue.pop()
+                await send_one(delivery_id, lead_id)
+
+        await asyncio.gather(*(drain() for _ in range(workers)))
+        if transient:
+            raise transient[0]
+        counts = await self._page_counts(input, [lead["id"] for lead in leads])
+        log.info("batch sent", after_lead_id=input.after_lead_id, leads=len(leads), **counts)
+        return SendBatchResult(processed=len(leads), last_lead_id=leads[-1]["id"], **counts)
+
+    @activity.defn
+    async def finish_run(self, input: FinishRunInput) -> None:
+        """Mirror the run's final status and counts (computed from deliveries) into the tables the UI lists."""
+        _bind_log_context(run_db_id=input.run_id)
+        async with self.sessions() as session:
+            await session.execute(
+                text(
+                    """
+                    UPDATE campaign_runs r SET status = :status, finished_at = now(),
+                        sent = c.sent, failed = c.failed, skipped = c.skipped
+                    FROM (
+                        SELECT count(*) FILTER (WHERE status = 'sent') AS sent,
+                               count(*) FILTER (WHERE status = 'failed') AS failed,
+                               count(*) FILTER (WHERE status = 'skipped') AS skipped
+                        FROM deliveries WHERE run_id = :run_id
+                    ) c
+                    WHERE r.id = :run_id
+                    """
+                ),
+                {"run_id": input.run_id, "status": input.status},
+            )
+            await session.execute(
+                text(
+                    "UPDATE campaigns SET status = :status, updated_at = now() "
+                    "WHERE id = (SELECT campaign_id FROM campaign_runs WHERE id = :run_id)"
+                ),
+                {"run_id": input.run_id, "status": input.status},
+            )
+            await session.commit()
+        log.info("run finished", status=input.status, error=input.error)
+
+    async def _load_page(self, input: SendBatchInput) -> list[dict[str, Any]]:
+        async with self.sessions() as session:
+            rows = await session.execute(
+                text(
+                    """
+                    SELECT l.id, l.email, l.phone, l.first_name, l.last_name, l.status, l.timezone,
+                           l.custom_fields, l.consent_email
+                    FROM campaign_run_audience a JOIN leads l ON l.id = a.lead_id
+                    WHERE a.run_id = :run_id AND a.lead_id > :after
+                    ORDER BY a.lead_id
+                    LIMIT :limit
+                    """
+                ),
+                {"run_id": input.run_id, "after": input.after_lead_id, "limit": input.limit},
+            )
+            return [dict(row._mapping) for row in rows]
+
+    async def _load_template(self, campaign_id: int) -> CompiledTemplate:
+        async with self.sessions() as session:
+            row = (
+                await session.execute(
+                    text(
+                        "SELECT t.subject, t.body_html, t.body_text FROM campaigns c "
+                        "JOIN templates t ON t.id = c.template_id WHERE c.id = :id"
+                    ),
+                    {"id": campaign_id},
+                )
+            ).one_or_none()
+        if row is None:
+            raise ApplicationError(
+                f"campaign {campaign_id} has no template", type="ConfigurationError", non_retryable=True
+            )
+        try:
+            return CompiledTemplate(row.subject, row.body_html, row.body_text)
+        except TemplateError as exc:
+            raise ApplicationError(
+                f"template does not compile: {exc}", type="TemplateError", non_retryable=True
+            ) from exc
+
+    async def _claim(self, input: SendBatchInput, leads: list[dict[str, Any]]) -> None:
+        """Insert one delivery row per lead; rows that already exist (an earlier attempt) are left alone."""
+        rows = []
+        for lead in leads:
+            reason = email_skip_reason(lead)
+            rows.append(
+                {
+                    "run_id": input.run_id,
+                    "step": input.step,
+                    "lead_id": lead["id"],
+                    "status": "skipped" if reason else "sending",
+                    "error": reason,
+                }
+            )
+        async with self.sessions() as session:
+            await session.execute(
+                text(
+                    """
+                    INSERT INTO deliveries (run_id, step, lead_id, channel, status, error, attempts,
+                                            created_at, updated_at)
+                    VALUES (:run_id, :step, :lead_id, 'email', :status, :error, 1, now(), now())
+                    ON CONFLICT ON CONSTRAINT uq_deliveries_idempotency DO NOTHING
+                    """
+                ),
+                rows,
+            )
+            await session.commit()
+
+    async def _claimed_unsent(self, input: SendBatchInput, lead_ids: list[int]) -> list[tuple[int, int]]:
+        """Rows still 'sending': claimed now, or left in doubt by an attempt that died mid-send."""
+        async with self.sessions() as session:
+            rows = await session.execute(
+                text(
+                    "SELECT id, lead_id FROM deliveries "
+                    "WHERE run_id = :run_id AND step = :step AND lead_id = ANY(:lead_ids) AND status = 'sending' "
+                    "ORDER BY lead_id"
+                ),
+                {"run_id": input.run_id, "step": input.step, "lead_ids": lead_ids},
+            )
+            claimed = [(row.id, row.lead_id) for row in rows]
+        return claimed
+
+    async def _send_one(
+        self, input: SendBatchInput, template: CompiledTemplate, delivery_id: int, lead: dict[str, Any]
+    ) -> None:
+        rendered = template.render(lead_context(lead))
+        message_id = delivery_message_id(input.run_id, input.step, lead["id"], self.mail_from)
+        message = build_email(
+            mail_from=self.mail_from,
+            to_email=lead["email"],
+            to_name=f"{lead['first_name']} {lead['last_name']}".strip(),
+            rendered=rendered,
+            message_id=message_id,
+            delivery_key=f"{input.run_id}:{input.step}:{lead['id']}",
+        )
+        try:
+            await self.smtp.send(message)
+        except (aiosmtplib.SMTPRecipientsRefused, aiosmtplib.SMTPResponseException) as exc:
+            code = getattr(exc, "code", None)
+            if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
+                code = min((err.code for err in exc.recipients), default=None)
+            if code is not None and code >= 500:
+                raise PermanentSendError(f"SMTP {code}: {exc}") from exc
+            raise
+        await self._mark(delivery_id, "sent", provider_message_id=message_id)
+
+    async def _mark(
+        self, delivery_id: int, status: str, *, provider_message_id: str | None = None, error: str | None = None
+    ) -> None:
+        async with self.sessions() as session:
+            await session.execute(
+                text(
+                    """
+                    UPDATE deliveries SET status = :status, provider_message_id = :pid, error = :error,
+                        updated_at = now(), sent_at = CASE WHEN :mark_sent THEN now() ELSE sent_at END
+                    WHERE id = :id
+                    """
+                ),
+                {
+                    "id": delivery_id,
+                    "status": status,
+                    "pid": provider_message_id,
+                    "error": error,
+                    "mark_sent": status == "sent",
+                },
+            )
+            await session.commit()
+
+    async def _page_counts(self, input: SendBatchInput, lead_ids: list[int]) -> dict[str, int]:
+        async with self.sessions() as session:
+            rows = await session.execute(
+                text(
+                    "SELECT status, count(*) AS n FROM deliveries "
+                    "WHERE run_id = :run_id AND step = :step AND lead_id = ANY(:lead_ids) GROUP BY status"
+                ),
+                {"run_id": input.run_id, "step": input.step, "lead_ids": lead_ids},
+            )
+            by_status = {row.status: row.n for row in rows}
+        return {key: by_status.get(key, 0) for key in ("sent", "failed", "skipped")}
+
+
+def _bind_log_context(**extra: Any) -> None:
+    info = activity.info()
+    structlog.contextvars.clear_contextvars()
+    structlog.contextvars.bind_contextvars(
+        workflow_id=info.workflow_id,
+        run_id=info.workflow_run_id,
+        activity=info.activity_type,
+        attempt=info.attempt,
+        **extra,
+    )

@@ -1,0 +1,59 @@
+"""Injected dependencies: settings, a database session, the Temporal client."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlmodel.ext.asyncio.session import AsyncSession
+from temporalio.client import Client
+
+from api.errors import ApiError
+from core.settings import Settings
+from core.temporal import connect, ensure_search_attributes
+
+
+class TemporalProvider:
+    """Connects on first use, so the API starts (and /api/health answers) even while Temporal is down."""
+
+    def __init__(self, settings: Settings, client: Client | None = None) -> None:
+        self.settings = settings
+        self.client = client
+        self._lock = asyncio.Lock()
+
+    async def get(self) -> Client:
+        if self.client is not None:
+            return self.client
+        async with self._lock:
+            if self.client is None:
+                try:
+                    client = await asyncio.wait_for(
+                        connect(self.settings.temporal_target, self.settings.temporal_namespace), timeout=5
+                    )
+                    await ensure_search_attributes(client)
+                except Exception as exc:
+                    raise ApiError(
+                        503, f"Temporal is unreachable at {self.settings.temporal_target}: {exc}", code="unavailable"
+                    ) from exc
+                self.client = client
+        return self.client
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    async with request.app.state.sessions() as session:
+        yield session
+
+
+async def get_temporal(request: Request) -> Client:
+    return await request.app.state.temporal.get()
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
+TemporalDep = Annotated[Client, Depends(get_temporal)]

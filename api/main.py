@@ -1,0 +1,75 @@
+"""The FastAPI application: JSON API under /api, the built UI at /."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.responses import FileResponse, HTMLResponse
+from fastapi.staticfiles import StaticFiles
+from temporalio.client import Client
+
+from api.deps import TemporalProvider
+from api.errors import ApiError, ErrorBody, install_error_handlers
+from api.routes import campaigns, health, leads, lists, outbox, templates
+from core.db import create_engine, session_factory
+from core.settings import Settings, get_settings
+
+UI_NOT_BUILT = """<!doctype html><title>Herald</title>
+<p>The web UI is not built yet. Run <code>make run</code> (or <code>cd ui && npm ci && npm run build</code>).</p>
+<p>The API is live: <a href="/api/docs">/api/docs</a>.</p>"""
+
+
+def create_app(settings: Settings | None = None, temporal_client: Client | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    if not settings.database_url:
+        raise RuntimeError("DATABASE_URL is not set (herald run sets it for the embedded database)")
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = create_engine(settings.database_url)
+        app.state.settings = settings
+        app.state.sessions = session_factory(engine)
+        app.state.temporal = TemporalProvider(settings, temporal_client)
+        yield
+        await engine.dispose()
+
+    app = FastAPI(
+        title="Herald",
+        summary="Campaign management where every campaign is a durable Temporal workflow.",
+        version="0.1.0",
+        lifespan=lifespan,
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+        responses={
+            404: {"model": ErrorBody, "description": "Unknown id"},
+            409: {"model": ErrorBody, "description": "Conflict with the current state"},
+            422: {"model": ErrorBody, "description": "Invalid input; `field` names the offending field"},
+        },
+    )
+    install_error_handlers(app)
+    for module in (health, leads, lists, templates, campaigns, outbox):
+        app.include_router(module.router)
+    _mount_ui(app, settings.ui_dist_dir)
+    return app
+
+
+def _mount_ui(app: FastAPI, dist: Path) -> None:
+    """Serve the SPA: real files when they exist, index.html for client-side routes."""
+    if (dist / "assets").is_dir():
+        app.mount("/assets", StaticFiles(directory=dist / "assets"), name="assets")
+
+    @app.get("/{path:path}", include_in_schema=False)
+    async def spa(path: str):
+        if path.startswith("api/"):
+            raise ApiError(404, f"no API route /{path}")
+        index = dist / "index.html"
+        if not index.exists():
+            return HTMLResponse(UI_NOT_BUILT)
+        candidate = (dist / path).resolve()
+        if path and candidate.is_file() and candidate.is_relative_to(dist.resolve()):
+            return FileResponse(candidate)
+        return FileResponse(index)

@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+from fastapi import APIRouter
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, select
+
+from api.deps import SessionDep
+from api.errors import ApiError
+from api.schemas import TemplateCreate, TemplateOut
+from domain.rendering import CompiledTemplate, TemplateError
+from models.templates import Template
+
+router = APIRouter(prefix="/api/templates", tags=["templates"])
+_PART_FIELDS = {"subject": "subject", "html": "body_html", "text": "body_text"}
+
+
+@router.get("", response_model=list[TemplateOut])
+async def list_templates(session: SessionDep) -> list[TemplateOut]:
+    templates = (await session.exec(select(Template).order_by(col(Template.name)))).all()
+    return [TemplateOut.model_validate(t) for t in templates]
+
+
+@router.post("", response_model=TemplateOut, status_code=201)
+async def create_template(body: TemplateCreate, session: SessionDep) -> TemplateOut:
+    if not body.body_html and not body.body_text:
+        raise ApiError(422, "a template needs an HTML or a text body", field="body_html")
+    try:
+        CompiledTemplate(body.subject, body.body_html, body.body_text)
+    except TemplateError as exc:
+        raise ApiError(422, f"template does not compile: {exc}", field=_PART_FIELDS[exc.part]) from exc
+    template = Template(**body.model_dump())
+    session.add(template)
+    try:
+        await session.commit()
+    except IntegrityError as exc:
+        await session.rollback()
+        raise ApiError(409, f"a template named {body.name!r} already exists", field="name") from exc
+    await session.refresh(template)
+    return TemplateOut.model_validate(template)

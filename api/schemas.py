@@ -1,0 +1,204 @@
+"""Request and response bodies of the HTTP API (kept apart from the SQLModel tables)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Generic, Literal, TypeVar
+from zoneinfo import available_timezones
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
+
+T = TypeVar("T")
+ConsentValue = Literal["granted", "denied", "unknown"]
+LeadStatusValue = Literal["new", "contacted", "qualified", "proposal", "won", "lost", "unsubscribed"]
+_TIMEZONES = available_timezones()
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    total: int
+    limit: int
+    offset: int
+
+
+class LeadCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    email: EmailStr | None = None
+    phone: str | None = Field(default=None, max_length=32, pattern=r"^\+?[0-9 ()\-.]{4,31}$")
+    first_name: str = Field(default="", max_length=200)
+    last_name: str = Field(default="", max_length=200)
+    status: LeadStatusValue = "new"
+    timezone: str = "UTC"
+    custom_fields: dict[str, Any] = Field(default_factory=dict)
+    consent_email: ConsentValue = "unknown"
+    consent_sms: ConsentValue = "unknown"
+    consent_whatsapp: ConsentValue = "unknown"
+
+    @field_validator("email")
+    @classmethod
+    def _normalise_email(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        local, _, domain = value.strip().rpartition("@")
+        return f"{local}@{domain.lower()}"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        if value not in _TIMEZONES:
+            raise ValueError(f"unknown IANA timezone {value!r}")
+        return value
+
+
+class LeadOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    email: str | None
+    phone: str | None
+    first_name: str
+    last_name: str
+    status: str
+    timezone: str
+    custom_fields: dict[str, Any]
+    consent_email: str
+    consent_sms: str
+    consent_whatsapp: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class ListCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    description: str = Field(default="", max_length=2000)
+    lead_ids: list[int] = Field(default_factory=list, max_length=100_000)
+
+
+class ListOut(BaseModel):
+    id: int
+    name: str
+    description: str
+    member_count: int
+    created_at: datetime
+
+
+class TemplateCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    subject: str = Field(min_length=1, max_length=998)
+    body_html: str = Field(default="", max_length=500_000)
+    body_text: str = Field(default="", max_length=500_000)
+
+
+class TemplateOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    channel: str
+    subject: str
+    body_html: str
+    body_text: str
+    created_at: datetime
+
+
+class CampaignCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    template_id: int = Field(gt=0)
+    list_id: int | None = Field(default=None, gt=0, description="Null sends to every lead.")
+
+    @field_validator("name")
+    @classmethod
+    def _strip_name(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be blank")
+        return value.strip()
+
+
+class RunOut(BaseModel):
+    id: int
+    number: int
+    workflow_id: str
+    status: str
+    total: int
+    sent: int
+    failed: int
+    skipped: int
+    percent: float
+    started_at: datetime
+    finished_at: datetime | None
+    temporal_url: str
+
+
+class CampaignOut(BaseModel):
+    id: int
+    name: str
+    status: str
+    template_id: int
+    template_name: str
+    list_id: int | None
+    list_name: str | None
+    created_at: datetime
+    updated_at: datetime
+    latest_run: RunOut | None = None
+
+
+class CampaignDetail(CampaignOut):
+    runs: list[RunOut] = Field(default_factory=list)
+
+
+class ProgressOut(BaseModel):
+    campaign_id: int
+    run_id: int
+    run_number: int
+    workflow_id: str
+    status: str
+    paused: bool
+    total: int
+    sent: int
+    failed: int
+    skipped: int
+    percent: float
+    temporal_url: str
+    live: bool = Field(description="True when read from the running workflow, false when read from the database.")
+
+
+class OutboxSummary(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    received_at: datetime
+    mail_from: str
+    rcpt_to: list[str]
+    subject: str
+    message_id: str
+
+
+class OutboxDetail(OutboxSummary):
+    body_text: str
+    body_html: str
+
+
+class ComponentHealth(BaseModel):
+    ok: bool
+    detail: str
+
+
+class HealthOut(BaseModel):
+    status: Literal["ok", "degraded"]
+    version: str
+    database: ComponentHealth
+    temporal: ComponentHealth
+
+
+class AppConfigOut(BaseModel):
+    version: str
+    temporal_ui_url: str
+    temporal_namespace: str
+    smtp_sink: bool

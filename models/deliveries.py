@@ -1,0 +1,40 @@
+"""Deliveries: one row per lead × run × step, the idempotency guard of every send."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from models.base import created_at_field, optional_timestamp_field, updated_at_field
+
+
+class DeliveryStatus(StrEnum):
+    sending = "sending"  # claimed by a send attempt; outcome not yet recorded
+    sent = "sent"
+    failed = "failed"
+    skipped = "skipped"
+
+
+class Delivery(SQLModel, table=True):
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        UniqueConstraint("run_id", "step", "lead_id", name="uq_deliveries_idempotency"),
+        Index("ix_deliveries_lead", "lead_id"),
+        Index("ix_deliveries_run_status", "run_id", "status"),
+    )
+
+    id: int | None = Field(default=None, sa_column=Column(BigInteger, primary_key=True, autoincrement=True))
+    run_id: int = Field(sa_column=Column(Integer, ForeignKey("campaign_runs.id", ondelete="CASCADE"), nullable=False))
+    step: int = 0
+    lead_id: int = Field(sa_column=Column(Integer, ForeignKey("leads.id", ondelete="CASCADE"), nullable=False))
+    channel: str = Field(default="email", max_length=16)
+    status: str = Field(default=DeliveryStatus.sending.value, max_length=16)
+    provider_message_id: str | None = Field(default=None, max_length=998)
+    error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    attempts: int = 1
+    created_at: datetime = created_at_field()
+    updated_at: datetime = updated_at_field()
+    sent_at: datetime | None = optional_timestamp_field()

@@ -1,0 +1,29 @@
+"""Diffusion lists (static membership for now; dynamic lists come with the filter engine)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Column, ForeignKey, Integer
+from sqlmodel import Field, SQLModel
+
+from models.base import created_at_field
+
+
+class LeadList(SQLModel, table=True):
+    __tablename__ = "lists"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200, unique=True)
+    description: str = Field(default="", max_length=2000)
+    created_at: datetime = created_at_field()
+
+
+class ListMember(SQLModel, table=True):
+    __tablename__ = "list_members"
+
+    list_id: int = Field(sa_column=Column(Integer, ForeignKey("lists.id", ondelete="CASCADE"), primary_key=True))
+    lead_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("leads.id", ondelete="CASCADE"), primary_key=True, index=True)
+    )
+    added_at: datetime = created_at_field()

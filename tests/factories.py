@@ -1,0 +1,58 @@
+"""Test data written straight to the database."""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from models.campaigns import Campaign
+from models.leads import Lead
+from models.lists import LeadList, ListMember
+from models.templates import Template
+
+
+async def make_leads(
+    sessions: async_sessionmaker[AsyncSession], count: int, *, prefix: str = "lead", **overrides
+) -> list[int]:
+    async with sessions() as session:
+        leads = [
+            Lead(
+                email=f"{prefix}{n}@example.com",
+                first_name=f"First{n}",
+                last_name=f"Last{n}",
+                **{"consent_email": "granted", **overrides},
+            )
+            for n in range(count)
+        ]
+        session.add_all(leads)
+        await session.commit()
+        return [lead.id for lead in leads]
+
+
+async def make_campaign(
+    sessions: async_sessionmaker[AsyncSession],
+    lead_ids: list[int] | None,
+    *,
+    subject: str = "Hello {{ first_name }}",
+    body_html: str = "<p>Hi {{ first_name }} {{ last_name }}</p>",
+    body_text: str = "Hi {{ first_name }} {{ last_name }}",
+    name: str = "Test campaign",
+) -> int:
+    """A campaign to a list of the given leads (or to every lead when lead_ids is None)."""
+    async with sessions() as session:
+        count = (await session.execute(text("SELECT count(*) FROM templates"))).scalar_one()
+        template = Template(name=f"tpl-{count}", subject=subject, body_html=body_html, body_text=body_text)
+        session.add(template)
+        list_id = None
+        if lead_ids is not None:
+            lst = LeadList(name=f"list-{count}")
+            session.add(lst)
+            await session.flush()
+            session.add_all([ListMember(list_id=lst.id, lead_id=i) for i in lead_ids])
+            list_id = lst.id
+        await session.flush()
+        campaign = Campaign(name=name, template_id=template.id, list_id=list_id)
+        session.add(campaign)
+        await session.commit()
+        return campaign.id

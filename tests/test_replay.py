@@ -1,0 +1,65 @@
+"""Every workflow replays its committed histories: a change that breaks determinism fails here.
+
+Regenerate the files with `HERALD_RECORD_HISTORIES=1 pytest tests/test_replay.py` only when a change is
+deliberately incompatible (and guarded by workflow.patched for running executions).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from temporalio.client import WorkflowHistory
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Replayer
+
+from tests.factories import make_campaign, make_leads
+from tests.helpers import wait_for_status
+from workers.campaign_worker import WORKFLOWS
+from workflows.campaign import CampaignWorkflow
+
+HISTORIES = Path(__file__).parent / "histories"
+RECORD = os.environ.get("HERALD_RECORD_HISTORIES") == "1"
+
+
+def _history_files(workflow: type) -> list[Path]:
+    return sorted(HISTORIES.glob(f"{workflow.__name__}-*.json"))
+
+
+@pytest.mark.parametrize("workflow", WORKFLOWS, ids=lambda w: w.__name__)
+async def test_every_workflow_has_saved_histories(workflow):
+    assert _history_files(workflow), f"no saved history for {workflow.__name__} under {HISTORIES}"
+
+
+@pytest.mark.parametrize("path", sorted(HISTORIES.glob("*.json")), ids=lambda p: p.stem)
+async def test_saved_history_replays(path: Path):
+    history = WorkflowHistory.from_json(path.stem, path.read_text())
+    replayer = Replayer(workflows=WORKFLOWS, data_converter=pydantic_data_converter)
+    result = await replayer.replay_workflow(history, raise_on_replay_failure=True)
+    assert result.replay_failure is None
+
+
+@pytest.mark.skipif(not RECORD, reason="set HERALD_RECORD_HISTORIES=1 to record new histories")
+async def test_record_campaign_histories(api, worker, db, temporal_client):
+    """Records a completed run (with pause/resume and a query) and a cancelled one."""
+    lead_ids = await make_leads(db, 60)
+    completed = await make_campaign(db, lead_ids)
+    run = (await api.post(f"/api/campaigns/{completed}/launch")).json()
+    await api.post(f"/api/campaigns/{completed}/pause")
+    await api.get(f"/api/campaigns/{completed}/progress")
+    await api.post(f"/api/campaigns/{completed}/resume")
+    await wait_for_status(api, completed, "completed")
+    await _save(temporal_client, run["workflow_id"], "completed-with-pause")
+
+    cancelled = await make_campaign(db, lead_ids)
+    run = (await api.post(f"/api/campaigns/{cancelled}/launch")).json()
+    await api.post(f"/api/campaigns/{cancelled}/pause")
+    await api.post(f"/api/campaigns/{cancelled}/cancel")
+    await wait_for_status(api, cancelled, "cancelled")
+    await _save(temporal_client, run["workflow_id"], "cancelled")
+
+
+async def _save(client, workflow_id: str, name: str) -> None:
+    history = await client.get_workflow_handle(workflow_id).fetch_history()
+    (HISTORIES / f"{CampaignWorkflow.__name__}-{name}.json").write_text(history.to_json())
