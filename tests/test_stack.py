@@ -1,0 +1,97 @@
+"""`herald run` (what `make run` starts): embedded PostgreSQL, Temporal, sink, worker and API from one command."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _start(env: dict[str, str], log: Path) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "core.cli", "run"], cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT
+    )
+
+
+def _wait_for_line(log: Path, needle: str, proc: subprocess.Popen, timeout: float = 120) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        text = log.read_text()
+        if needle in text:
+            return text
+        if proc.poll() is not None:
+            pytest.fail(f"herald run exited with {proc.returncode}:\n{text[-3000:]}")
+        time.sleep(0.2)
+    pytest.fail(f"{needle!r} not printed within {timeout}s:\n{log.read_text()[-3000:]}")
+
+
+def _stop(proc: subprocess.Popen) -> int:
+    proc.send_signal(signal.SIGINT)
+    return proc.wait(timeout=60)
+
+
+@pytest.fixture
+def stack_env(tmp_path: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "TEMPORAL_ADDRESS", "SMTP_HOST")}
+    api_port = free_port()
+    temporal_port = free_port()
+    env.update(
+        DATA_DIR=str(tmp_path / "data"),
+        API_PORT=str(api_port),
+        TEMPORAL_PORT=str(temporal_port),
+        TEMPORAL_UI_PORT=str(free_port()),
+        SMTP_PORT=str(free_port()),
+        TEMPORAL_TASK_QUEUE="stack-test",
+    )
+    return env
+
+
+def test_herald_run_starts_everything_runs_the_demo_campaign_and_stops_cleanly(stack_env, tmp_path):
+    log = tmp_path / "run.log"
+    proc = _start(stack_env, log)
+    try:
+        output = _wait_for_line(log, "Press Ctrl-C to stop.", proc)
+        base = f"http://127.0.0.1:{stack_env['API_PORT']}"
+        assert f"App:          {base}" in output
+        assert f"Temporal UI:  http://127.0.0.1:{stack_env['TEMPORAL_UI_PORT']}" in output
+        assert "Loaded the demo data" in output
+        with httpx.Client(base_url=base, timeout=10) as client:
+            health = client.get("/api/health").json()
+            assert health["status"] == "ok", health
+            assert client.get("/api/leads").json()["total"] == 1000
+            [campaign] = client.get("/api/campaigns").json()
+            assert campaign["status"] == "draft"
+            run = client.post(f"/api/campaigns/{campaign['id']}/launch").json()
+            assert run["workflow_id"] == f"campaign-{campaign['id']}-run-1"
+            deadline = time.monotonic() + 120
+            while (progress := client.get(f"/api/campaigns/{campaign['id']}/progress").json())["status"] != "completed":
+                assert time.monotonic() < deadline, progress
+                time.sleep(0.5)
+            assert progress["percent"] == 100.0 and progress["sent"] + progress["skipped"] == 1000
+            assert client.get("/api/outbox").json()["total"] == progress["sent"]
+            assert client.get("/").status_code == 200
+    finally:
+        code = _stop(proc)
+    assert code == 0
+    assert "Herald stopped." in log.read_text()
+
+    # A second start reuses the data: no second demo load, the finished run is still there.
+    proc = _start(stack_env, log)
+    try:
+        output = _wait_for_line(log, "Press Ctrl-C to stop.", proc)
+        assert "Loaded the demo data" not in output
+        with httpx.Client(base_url=f"http://127.0.0.1:{stack_env['API_PORT']}", timeout=10) as client:
+            [campaign] = client.get("/api/campaigns").json()
+            assert campaign["status"] == "completed" and campaign["latest_run"]["sent"] == progress["sent"]
+    finally:
+        assert _stop(proc) == 0
