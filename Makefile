@@ -33,6 +33,7 @@ run: install ui
 test: install ui
 	bash .ci/ensure-chromium
 	$(BIN)/ruff check .
+	cd ui && npm test
 	$(BIN)/pytest
 
 lint: $(STAMP)

@@ -41,7 +41,7 @@ class CampaignWorkflow:
     def __init__(self) -> None:
         self._input: CampaignRunInput | None = None
         self._state = CampaignRunState()
-        self._status = "starting"
+        self._status = "running"
         self._paused = False
 
     @workflow.run
@@ -59,7 +59,6 @@ class CampaignWorkflow:
                     retry_policy=DB_RETRY,
                 )
                 self._state.total = snapshot.total
-            self._status = "running"
             while await self._send_next_batch(input):
                 if workflow.info().is_continue_as_new_suggested():
                     await workflow.wait_condition(workflow.all_handlers_finished)
@@ -80,7 +79,6 @@ class CampaignWorkflow:
     async def _send_next_batch(self, input: CampaignRunInput) -> bool:
         """Send one batch; False once the audience is exhausted."""
         await workflow.wait_condition(lambda: not self._paused)
-        self._status = "running"
         result = await workflow.execute_activity_method(
             CampaignActivities.send_batch,
             SendBatchInput(
@@ -121,7 +119,7 @@ class CampaignWorkflow:
     @workflow.query
     def progress(self) -> CampaignProgress:
         input = self._input
-        status = "paused" if self._paused and self._status in ("starting", "running") else self._status
+        status = "paused" if self._paused and self._status == "running" else self._status
         return CampaignProgress(
             campaign_id=input.campaign_id if input else 0,
             run_id=input.run_id if input else 0,

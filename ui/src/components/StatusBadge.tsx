@@ -1,0 +1,31 @@
+const KNOWN = new Set([
+  "draft",
+  "running",
+  "paused",
+  "completed",
+  "cancelled",
+  "failed",
+  // lead statuses and consent values share the same palette
+  "new",
+  "contacted",
+  "qualified",
+  "proposal",
+  "won",
+  "lost",
+  "unsubscribed",
+  "granted",
+  "denied",
+  "unknown",
+]);
+
+type Props = { status: string; testId?: string };
+
+/** A coloured pill with the status word as its text. */
+export function StatusBadge({ status, testId }: Props) {
+  const tone = KNOWN.has(status) ? status : "unknown";
+  return (
+    <span className={`badge badge-${tone}`} data-testid={testId}>
+      {status}
+    </span>
+  );
+}

@@ -1,0 +1,382 @@
+import { useEffect, useRef, useState } from "react";
+import { Link, useParams } from "react-router-dom";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { ApiError, api, unwrap, type CampaignDetail, type Progress, type Run } from "../api/client";
+import { isActive, queryKeys } from "../api/queries";
+import { ErrorAlert } from "../components/Alert";
+import { Icon } from "../components/Icon";
+import { ProgressBar } from "../components/ProgressBar";
+import { StatusBadge } from "../components/StatusBadge";
+import { TableState } from "../components/TableState";
+import { formatDateTime, formatNumber, formatPercent } from "../format";
+import { NotFound } from "./NotFound";
+
+/** How often the progress panel asks for fresh numbers while a run is alive. */
+export const PROGRESS_POLL_MS = 1000;
+
+type Action = "pause" | "resume" | "cancel";
+
+export function CampaignDetailPage() {
+  const { id } = useParams();
+  const campaignId = Number(id);
+  if (!Number.isInteger(campaignId) || campaignId <= 0) return <NotFound />;
+  return <CampaignView key={campaignId} campaignId={campaignId} />;
+}
+
+/** The numbers the progress panel shows, from /progress or, until that answers, from the latest run. */
+type RunView = {
+  number: number;
+  status: string;
+  total: number;
+  sent: number;
+  failed: number;
+  skipped: number;
+  percent: number;
+  workflowId: string;
+  temporalUrl: string;
+  live: boolean;
+};
+
+function fromProgress(p: Progress): RunView {
+  return {
+    number: p.run_number,
+    status: p.paused && p.status === "running" ? "paused" : p.status,
+    total: p.total,
+    sent: p.sent,
+    failed: p.failed,
+    skipped: p.skipped,
+    percent: p.percent,
+    workflowId: p.workflow_id,
+    temporalUrl: p.temporal_url,
+    live: p.live,
+  };
+}
+
+function fromRun(r: Run): RunView {
+  return {
+    number: r.number,
+    status: r.status,
+    total: r.total,
+    sent: r.sent,
+    failed: r.failed,
+    skipped: r.skipped,
+    percent: r.percent,
+    workflowId: r.workflow_id,
+    temporalUrl: r.temporal_url,
+    live: false,
+  };
+}
+
+function CampaignView({ campaignId }: { campaignId: number }) {
+  const queryClient = useQueryClient();
+
+  const campaign = useQuery({
+    queryKey: queryKeys.campaign(campaignId),
+    queryFn: () => unwrap(api.GET("/api/campaigns/{campaign_id}", { params: { path: { campaign_id: campaignId } } })),
+    // The runs table refreshes now and then while a run is alive; the panel below polls faster.
+    refetchInterval: (query) => (isActive(query.state.data?.status) ? 5000 : false),
+  });
+
+  const detail = campaign.data;
+  const hasRun = Boolean(detail?.latest_run) || (detail?.runs?.length ?? 0) > 0;
+
+  const progress = useQuery({
+    queryKey: queryKeys.progress(campaignId),
+    queryFn: () =>
+      unwrap(api.GET("/api/campaigns/{campaign_id}/progress", { params: { path: { campaign_id: campaignId } } })),
+    enabled: hasRun,
+    // Poll every second while the run is running or paused; stop once it is completed, cancelled or failed.
+    refetchInterval: (query) => {
+      const data = query.state.data;
+      if (data) return isActive(data.status) || data.paused ? PROGRESS_POLL_MS : false;
+      return isActive(detail?.status) ? PROGRESS_POLL_MS : false;
+    },
+    refetchIntervalInBackground: true,
+  });
+
+  const run: RunView | null = progress.data
+    ? fromProgress(progress.data)
+    : detail?.latest_run
+      ? fromRun(detail.latest_run)
+      : null;
+  const runStatus = run?.status ?? null;
+  const active = isActive(runStatus) || (run === null && isActive(detail?.status));
+
+  // When the run changes state (e.g. finishes), refresh the campaign and its runs table.
+  const previousStatus = useRef<string | null>(null);
+  useEffect(() => {
+    const status = progress.data ? fromProgress(progress.data).status : null;
+    if (status === null) return;
+    if (previousStatus.current !== null && previousStatus.current !== status) {
+      void queryClient.invalidateQueries({ queryKey: queryKeys.campaign(campaignId), exact: true });
+      void queryClient.invalidateQueries({ queryKey: queryKeys.campaigns });
+      if (!isActive(status)) void queryClient.invalidateQueries({ queryKey: ["outbox"] });
+    }
+    previousStatus.current = status;
+  }, [progress.data, campaignId, queryClient]);
+
+  const [actionError, setActionError] = useState<unknown>(null);
+
+  const launch = useMutation({
+    mutationFn: () =>
+      unwrap(api.POST("/api/campaigns/{campaign_id}/launch", { params: { path: { campaign_id: campaignId } } })),
+    onMutate: () => setActionError(null),
+    onSuccess: (newRun) => {
+      // Show the new run at once; the progress query takes over from here.
+      queryClient.setQueryData<CampaignDetail>(queryKeys.campaign(campaignId), (old) =>
+        old ? { ...old, status: newRun.status, latest_run: newRun, runs: [newRun, ...(old.runs ?? [])] } : old,
+      );
+      void queryClient.resetQueries({ queryKey: queryKeys.progress(campaignId), exact: true });
+      void queryClient.invalidateQueries({ queryKey: queryKeys.campaign(campaignId) });
+      void queryClient.invalidateQueries({ queryKey: queryKeys.campaigns });
+    },
+    onError: (error) => {
+      setActionError(error);
+      // A 409 may mean another tab launched it: show the real state.
+      void queryClient.invalidateQueries({ queryKey: queryKeys.campaign(campaignId) });
+    },
+  });
+
+  const control = useMutation({
+    mutationFn: (action: Action) => {
+      const options = { params: { path: { campaign_id: campaignId } } };
+      switch (action) {
+        case "pause":
+          return unwrap(api.POST("/api/campaigns/{campaign_id}/pause", options));
+        case "resume":
+          return unwrap(api.POST("/api/campaigns/{campaign_id}/resume", options));
+        case "cancel":
+          return unwrap(api.POST("/api/campaigns/{campaign_id}/cancel", options));
+      }
+    },
+    onMutate: () => setActionError(null),
+    onSuccess: (data) => {
+      queryClient.setQueryData(queryKeys.progress(campaignId), data);
+      void queryClient.invalidateQueries({ queryKey: queryKeys.campaign(campaignId), exact: true });
+      void queryClient.invalidateQueries({ queryKey: queryKeys.campaigns });
+    },
+    onError: (error) => {
+      setActionError(error);
+      void queryClient.invalidateQueries({ queryKey: queryKeys.campaign(campaignId) });
+    },
+  });
+
+  const cancelRun = () => {
+    if (window.confirm("Cancel this campaign run? Messages already sent stay sent; the rest are not sent.")) {
+      control.mutate("cancel");
+    }
+  };
+
+  if (campaign.isPending) {
+    return <p className="muted">Loading campaign…</p>;
+  }
+  if (campaign.error) {
+    if (campaign.error instanceof ApiError && campaign.error.status === 404) {
+      return (
+        <>
+          <BackLink />
+          <div className="card card-placeholder">
+            <p>{campaign.error.message}</p>
+          </div>
+        </>
+      );
+    }
+    return (
+      <>
+        <BackLink />
+        <ErrorAlert error={campaign.error} />
+      </>
+    );
+  }
+
+  const data = campaign.data;
+  const busy = launch.isPending || control.isPending;
+  const runs = data.runs ?? [];
+  // A failed progress read while no run numbers are known at all is worth showing; a 409 just means "never launched".
+  const progressError =
+    progress.error && !(progress.error instanceof ApiError && progress.error.status === 409) ? progress.error : null;
+
+  return (
+    <>
+      <BackLink />
+      <div className="page-header">
+        <div>
+          <div className="title-row">
+            <h1>{data.name}</h1>
+            <StatusBadge status={data.status} testId="campaign-status" />
+          </div>
+          <p className="page-subtitle">
+            Template <strong>{data.template_name}</strong> · Audience{" "}
+            <strong>{data.list_name ?? "All leads"}</strong>
+          </p>
+        </div>
+        <div className="page-actions">
+          {runStatus === "running" && (
+            <button type="button" className="btn btn-secondary" disabled={busy} onClick={() => control.mutate("pause")}>
+              Pause
+            </button>
+          )}
+          {runStatus === "paused" && (
+            <button type="button" className="btn btn-secondary" disabled={busy} onClick={() => control.mutate("resume")}>
+              Resume
+            </button>
+          )}
+          {isActive(runStatus) && (
+            <button type="button" className="btn btn-danger" disabled={busy} onClick={cancelRun}>
+              Cancel
+            </button>
+          )}
+          <button
+            type="button"
+            className="btn btn-primary"
+            disabled={active || busy}
+            title={active ? "A run is in progress" : undefined}
+            onClick={() => launch.mutate()}
+          >
+            Launch
+          </button>
+        </div>
+      </div>
+
+      {Boolean(actionError) && <ErrorAlert error={actionError} onDismiss={() => setActionError(null)} />}
+
+      <div className="detail-grid">
+        <section className="card progress-card" aria-label="Progress">
+          {run ? (
+            <RunProgress run={run} />
+          ) : (
+            <div className="empty-progress">
+              <h2>Not launched yet</h2>
+              <p className="muted">
+                Launch starts a Temporal workflow that sends “{data.template_name}” to{" "}
+                {data.list_name ? `the members of “${data.list_name}”` : "every lead"} who agreed to email.
+              </p>
+            </div>
+          )}
+          <ErrorAlert error={progressError} />
+        </section>
+
+        <section className="card facts" aria-label="Details">
+          <h2>Details</h2>
+          <dl className="headers">
+            <dt>Template</dt>
+            <dd>{data.template_name}</dd>
+            <dt>Audience</dt>
+            <dd>{data.list_name ?? "All leads"}</dd>
+            <dt>Runs</dt>
+            <dd>{formatNumber(runs.length)}</dd>
+            <dt>Created</dt>
+            <dd>{formatDateTime(data.created_at)}</dd>
+            <dt>Updated</dt>
+            <dd>{formatDateTime(data.updated_at)}</dd>
+          </dl>
+        </section>
+      </div>
+
+      <section className="card card-table" aria-label="Runs">
+        <div className="card-header">
+          <h2>Runs</h2>
+        </div>
+        <div className="table-wrap">
+          <table className="table">
+            <thead>
+              <tr>
+                <th className="num">#</th>
+                <th>Status</th>
+                <th className="num">Sent</th>
+                <th className="num">Failed</th>
+                <th className="num">Skipped</th>
+                <th className="num">Total</th>
+                <th>Started</th>
+                <th>Finished</th>
+                <th>Temporal</th>
+              </tr>
+            </thead>
+            <tbody>
+              <TableState colSpan={9} loading={false} empty={runs.length === 0} emptyText="No runs yet." />
+              {runs.map((r) => (
+                <tr key={r.id} data-testid="run-row">
+                  <td className="num strong">{r.number}</td>
+                  <td>
+                    <StatusBadge status={r.status} />
+                  </td>
+                  <td className="num">{formatNumber(r.sent)}</td>
+                  <td className="num">{formatNumber(r.failed)}</td>
+                  <td className="num">{formatNumber(r.skipped)}</td>
+                  <td className="num">{formatNumber(r.total)}</td>
+                  <td className="nowrap">{formatDateTime(r.started_at)}</td>
+                  <td className="nowrap">{r.finished_at ? formatDateTime(r.finished_at) : <span className="muted">—</span>}</td>
+                  <td className="nowrap">
+                    <a href={r.temporal_url} target="_blank" rel="noopener noreferrer" className="mono-link">
+                      {r.workflow_id}
+                    </a>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      </section>
+    </>
+  );
+}
+
+function BackLink() {
+  return (
+    <Link to="/campaigns" className="back-link">
+      ← Back
+    </Link>
+  );
+}
+
+function RunProgress({ run }: { run: RunView }) {
+  const done = run.sent + run.failed + run.skipped;
+  return (
+    <>
+      <div className="card-header">
+        <h2>
+          Run {run.number} <StatusBadge status={run.status} testId="run-status" />
+        </h2>
+        {run.live && isActive(run.status) && (
+          <span className="live" title="Read from the running workflow">
+            <span className="live-dot" aria-hidden="true" />
+            Live
+          </span>
+        )}
+      </div>
+      <div className="progress-headline">
+        <span className="progress-percent" data-testid="progress-percent">
+          {formatPercent(run.percent)}
+        </span>
+        <span className="muted">
+          {formatNumber(done)} of {formatNumber(run.total)} processed
+        </span>
+      </div>
+      <ProgressBar percent={run.percent} status={run.status} size="lg" label={`Run ${run.number} progress`} />
+      <div className="stats">
+        <Stat label="Total" value={run.total} testId="progress-total" />
+        <Stat label="Sent" value={run.sent} testId="progress-sent" tone="ok" />
+        <Stat label="Failed" value={run.failed} testId="progress-failed" tone={run.failed > 0 ? "bad" : undefined} />
+        <Stat label="Skipped" value={run.skipped} testId="progress-skipped" />
+      </div>
+      <div className="temporal-link">
+        <a href={run.temporalUrl} target="_blank" rel="noopener noreferrer" className="btn btn-secondary btn-sm">
+          Open in Temporal UI
+          <Icon name="external" size={14} />
+        </a>
+        <code data-testid="workflow-id">{run.workflowId}</code>
+      </div>
+    </>
+  );
+}
+
+function Stat({ label, value, testId, tone }: { label: string; value: number; testId: string; tone?: "ok" | "bad" }) {
+  return (
+    <div className={`stat ${tone ? `stat-${tone}` : ""}`}>
+      <div className="stat-value" data-testid={testId}>
+        {formatNumber(value)}
+      </div>
+      <div className="stat-label">{label}</div>
+    </div>
+  );
+}
