@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Coroutine
 from typing import Any
 
 import aiosmtplib
@@ -26,8 +27,6 @@ from models.payloads.campaign import (
 )
 
 log = structlog.get_logger("herald.activities.campaign")
-
-HEARTBEAT_EVERY = 50
 
 
 class PermanentSendError(Exception):
@@ -104,8 +103,8 @@ class CampaignActivities:
                 log.warning("transient send error", lead_id=lead_id, error=repr(exc))
                 transient.append(exc)
             done += 1
-            if done % HEARTBEAT_EVERY == 0:
-                activity.heartbeat({"after_lead_id": input.after_lead_id, "done": done})
+            # The SDK throttles heartbeats to a fraction of the heartbeat timeout, so one per message is cheap.
+            activity.heartbeat({"after_lead_id": input.after_lead_id, "done": done})
 
         queue = list(to_send)
         workers = max(1, min(self.smtp.size, len(queue)))
@@ -113,7 +112,7 @@ class CampaignActivities:
         async def drain() -> None:
             while queue and not transient:
                 delivery_id, lead_id = queue.pop()
-                await send_one(delivery_id, lead_id)
+                await _finish_even_if_cancelled(send_one(delivery_id, lead_id))
 
         await asyncio.gather(*(drain() for _ in range(workers)))
         if transient:
@@ -291,6 +290,20 @@ class CampaignActivities:
             )
             by_status = {row.status: row.n for row in rows}
         return {key: by_status.get(key, 0) for key in ("sent", "failed", "skipped")}
+
+
+async def _finish_even_if_cancelled(send: Coroutine[Any, Any, None]) -> None:
+    """Let a message in flight be sent *and recorded* before a cancellation (worker shutdown) takes effect.
+
+    Cancelling between the provider's acceptance and the delivery update would leave the row in doubt, and the
+    retry would send that lead a second time; so the cancellation waits for this one message, then propagates.
+    """
+    task = asyncio.ensure_future(send)
+    try:
+        await asyncio.shield(task)
+    except asyncio.CancelledError:
+        await task
+        raise
 
 
 def _bind_log_context(**extra: Any) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import aiosmtplib
 import pytest
 from sqlalchemy import text
@@ -163,3 +165,39 @@ async def test_a_template_that_does_not_compile_is_a_non_retryable_error(db, set
         await env.run(activities.send_batch, SendBatchInput(campaign_id=campaign_id, run_id=run_id))
     assert err.value.non_retryable and err.value.type == "TemplateError"
     assert "subject" in str(err.value)
+
+
+class CancelAfterAcceptPool(SmtpPool):
+    """Delivers through the real pool, then has the activity cancelled right after the provider accepted."""
+
+    def __init__(self, real: SmtpPool, env: ActivityEnvironment, after: int):
+        super().__init__(real.config)
+        self.real, self.env, self.after, self.accepted = real, env, after, 0
+
+    async def send(self, message) -> None:
+        await self.real.send(message)
+        self.accepted += 1
+        if self.accepted == self.after:
+            self.env.cancel()
+            await asyncio.sleep(0)  # the cancellation lands here, before the delivery row is updated
+
+
+async def test_a_cancellation_after_the_provider_accepted_still_records_the_send(db, settings, smtp):
+    lead_ids = await make_leads(db, 12)
+    campaign_id, run_id = await _new_run(db, lead_ids)
+    env = ActivityEnvironment()
+    pool = CancelAfterAcceptPool(smtp, env, after=5)
+    activities = CampaignActivities(db, pool, settings.mail_from)
+    await env.run(activities.snapshot_audience, SnapshotAudienceInput(campaign_id=campaign_id, run_id=run_id))
+    batch = SendBatchInput(campaign_id=campaign_id, run_id=run_id)
+
+    with pytest.raises(asyncio.CancelledError):
+        await env.run(activities.send_batch, batch)
+    counts = await delivery_counts(db, run_id)
+    assert counts.get("sent") == pool.accepted  # nothing accepted is left in doubt
+    assert counts.get("sending", 0) == 12 - pool.accepted
+
+    retry = await ActivityEnvironment().run(CampaignActivities(db, smtp, settings.mail_from).send_batch, batch)
+    assert retry.sent == 12
+    recipients = [r for row in await outbox_rows(db, run_id) for r in row.rcpt_to]
+    assert sorted(recipients) == sorted(f"lead{n}@example.com" for n in range(12))

@@ -1,12 +1,12 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Query
-from sqlalchemy import func, or_
+from fastapi import APIRouter
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
 from api.deps import SessionDep
 from api.errors import ApiError, not_found
+from api.pagination import PageParamsDep, paginate, search_filter
 from api.schemas import LeadCreate, LeadOut, Page
 from models.leads import Lead
 
@@ -14,25 +14,10 @@ router = APIRouter(prefix="/api/leads", tags=["leads"])
 
 
 @router.get("", response_model=Page[LeadOut])
-async def list_leads(
-    session: SessionDep,
-    limit: int = Query(50, ge=1, le=500),
-    offset: int = Query(0, ge=0),
-    search: str | None = Query(None, max_length=200, description="Matches name or email, case-insensitive."),
-) -> Page[LeadOut]:
-    query = select(Lead)
-    if search:
-        pattern = f"%{search.strip()}%"
-        query = query.where(
-            or_(
-                col(Lead.email).ilike(pattern),
-                col(Lead.first_name).ilike(pattern),
-                col(Lead.last_name).ilike(pattern),
-            )
-        )
-    total = (await session.exec(select(func.count()).select_from(query.subquery()))).one()
-    leads = (await session.exec(query.order_by(col(Lead.id)).limit(limit).offset(offset))).all()
-    return Page(items=[LeadOut.model_validate(lead) for lead in leads], total=total, limit=limit, offset=offset)
+async def list_leads(session: SessionDep, params: PageParamsDep) -> Page[LeadOut]:
+    """Oldest first; `search` matches the email or the first or last name."""
+    where = search_filter(params.search, Lead.email, Lead.first_name, Lead.last_name)
+    return await paginate(session, select(Lead), params, col(Lead.id), LeadOut, where)
 
 
 @router.post("", response_model=LeadOut, status_code=201)

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Query
-from sqlalchemy import Text, cast, func
+from fastapi import APIRouter
+from sqlalchemy import Text, cast
 from sqlmodel import col, select
 
 from api.deps import SessionDep
 from api.errors import not_found
+from api.pagination import PageParamsDep, paginate, search_filter
 from api.schemas import OutboxDetail, OutboxSummary, Page
 from models.outbox import OutboxMessage
 
@@ -13,21 +14,10 @@ router = APIRouter(prefix="/api/outbox", tags=["outbox"])
 
 
 @router.get("", response_model=Page[OutboxSummary])
-async def list_outbox(
-    session: SessionDep,
-    limit: int = Query(50, ge=1, le=500),
-    offset: int = Query(0, ge=0),
-    search: str | None = Query(None, max_length=200, description="Matches subject or recipient."),
-) -> Page[OutboxSummary]:
-    query = select(OutboxMessage)
-    if search:
-        pattern = f"%{search.strip()}%"
-        query = query.where(
-            col(OutboxMessage.subject).ilike(pattern) | cast(OutboxMessage.rcpt_to, Text).ilike(pattern)
-        )
-    total = (await session.exec(select(func.count()).select_from(query.subquery()))).one()
-    rows = (await session.exec(query.order_by(col(OutboxMessage.id).desc()).limit(limit).offset(offset))).all()
-    return Page(items=[OutboxSummary.model_validate(m) for m in rows], total=total, limit=limit, offset=offset)
+async def list_outbox(session: SessionDep, params: PageParamsDep) -> Page[OutboxSummary]:
+    """Newest first; `search` matches the subject or a recipient."""
+    where = search_filter(params.search, OutboxMessage.subject, cast(OutboxMessage.rcpt_to, Text))
+    return await paginate(session, select(OutboxMessage), params, col(OutboxMessage.id).desc(), OutboxSummary, where)
 
 
 @router.get("/{message_id}", response_model=OutboxDetail)

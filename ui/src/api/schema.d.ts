@@ -165,7 +165,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List Leads */
+        /**
+         * List Leads
+         * @description Oldest first; `search` matches the email or the first or last name.
+         */
         get: operations["list_leads_api_leads_get"];
         put?: never;
         /** Create Lead */
@@ -218,7 +221,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List Outbox */
+        /**
+         * List Outbox
+         * @description Newest first; `search` matches the subject or a recipient.
+         */
         get: operations["list_outbox_api_outbox_get"];
         put?: never;
         post?: never;
@@ -1161,7 +1167,7 @@ export interface operations {
             query?: {
                 limit?: number;
                 offset?: number;
-                /** @description Matches name or email, case-insensitive. */
+                /** @description Case-insensitive substring match. */
                 search?: string | null;
             };
             header?: never;
@@ -1411,7 +1417,7 @@ export interface operations {
             query?: {
                 limit?: number;
                 offset?: number;
-                /** @description Matches subject or recipient. */
+                /** @description Case-insensitive substring match. */
                 search?: string | null;
             };
             header?: never;
