@@ -85,8 +85,8 @@ class CampaignActivities:
         leads = await self._load_page(input)
         if not leads:
             return SendBatchResult(processed=0, last_lead_id=input.after_lead_id)
-        template = await self._load_template(input.campaign_id)
-        await self._claim(input, leads)
+        template, workspace_id = await self._load_campaign(input.campaign_id)
+        await self._claim(input, workspace_id, leads)
         to_send = await self._claimed_unsent(input, [lead["id"] for lead in leads])
         by_id = {lead["id"]: lead for lead in leads}
         transient: list[BaseException] = []
@@ -95,7 +95,7 @@ class CampaignActivities:
         async def send_one(delivery_id: int, lead_id: int) -> None:
             nonlocal done
             try:
-                await self._send_one(input, template, delivery_id, by_id[lead_id])
+                await self._send_one(input, template, workspace_id, delivery_id, by_id[lead_id])
             except (TemplateError, PermanentSendError) as exc:
                 log.warning("delivery failed", lead_id=lead_id, error=str(exc))
                 await self._mark(delivery_id, "failed", error=str(exc))
@@ -169,12 +169,13 @@ class CampaignActivities:
             )
             return [dict(row._mapping) for row in rows]
 
-    async def _load_template(self, campaign_id: int) -> CompiledTemplate:
+    async def _load_campaign(self, campaign_id: int) -> tuple[CompiledTemplate, int]:
+        """The campaign's compiled template and its workspace."""
         async with self.sessions() as session:
             row = (
                 await session.execute(
                     text(
-                        "SELECT t.subject, t.body_html, t.body_text FROM campaigns c "
+                        "SELECT t.subject, t.body_html, t.body_text, c.workspace_id FROM campaigns c "
                         "JOIN templates t ON t.id = c.template_id WHERE c.id = :id"
                     ),
                     {"id": campaign_id},
@@ -185,19 +186,20 @@ class CampaignActivities:
                 f"campaign {campaign_id} has no template", type="ConfigurationError", non_retryable=True
             )
         try:
-            return CompiledTemplate(row.subject, row.body_html, row.body_text)
+            return CompiledTemplate(row.subject, row.body_html, row.body_text), row.workspace_id
         except TemplateError as exc:
             raise ApplicationError(
                 f"template does not compile: {exc}", type="TemplateError", non_retryable=True
             ) from exc
 
-    async def _claim(self, input: SendBatchInput, leads: list[dict[str, Any]]) -> None:
+    async def _claim(self, input: SendBatchInput, workspace_id: int, leads: list[dict[str, Any]]) -> None:
         """Insert one delivery row per lead; rows that already exist (an earlier attempt) are left alone."""
         rows = []
         for lead in leads:
             reason = email_skip_reason(lead)
             rows.append(
                 {
+                    "workspace_id": workspace_id,
                     "run_id": input.run_id,
                     "step": input.step,
                     "lead_id": lead["id"],
@@ -209,9 +211,9 @@ class CampaignActivities:
             await session.execute(
                 text(
                     """
-                    INSERT INTO deliveries (run_id, step, lead_id, channel, status, error, attempts,
+                    INSERT INTO deliveries (workspace_id, run_id, step, lead_id, channel, status, error, attempts,
                                             created_at, updated_at)
-                    VALUES (:run_id, :step, :lead_id, 'email', :status, :error, 1, now(), now())
+                    VALUES (:workspace_id, :run_id, :step, :lead_id, 'email', :status, :error, 1, now(), now())
                     ON CONFLICT ON CONSTRAINT uq_deliveries_idempotency DO NOTHING
                     """
                 ),
@@ -234,7 +236,12 @@ class CampaignActivities:
         return claimed
 
     async def _send_one(
-        self, input: SendBatchInput, template: CompiledTemplate, delivery_id: int, lead: dict[str, Any]
+        self,
+        input: SendBatchInput,
+        template: CompiledTemplate,
+        workspace_id: int,
+        delivery_id: int,
+        lead: dict[str, Any],
     ) -> None:
         rendered = template.render(lead_context(lead))
         message_id = delivery_message_id(input.run_id, input.step, lead["id"], self.mail_from)
@@ -245,6 +252,7 @@ class CampaignActivities:
             rendered=rendered,
             message_id=message_id,
             delivery_key=f"{input.run_id}:{input.step}:{lead['id']}",
+            workspace_id=workspace_id,
         )
         try:
             await self.smtp.send(message)

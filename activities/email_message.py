@@ -16,8 +16,18 @@ def delivery_message_id(run_id: int, step: int, lead_id: int, mail_from: str) ->
     return f"<herald-r{run_id}-s{step}-l{lead_id}@{domain}>"
 
 
+WORKSPACE_HEADER = "X-Herald-Workspace"
+
+
 def build_email(
-    *, mail_from: str, to_email: str, to_name: str, rendered: RenderedMessage, message_id: str, delivery_key: str
+    *,
+    mail_from: str,
+    to_email: str,
+    to_name: str,
+    rendered: RenderedMessage,
+    message_id: str,
+    delivery_key: str,
+    workspace_id: int,
 ) -> EmailMessage:
     message = EmailMessage()
     message["From"] = mail_from
@@ -25,6 +35,7 @@ def build_email(
     message["Subject"] = rendered.subject
     message["Message-ID"] = message_id
     message["X-Herald-Delivery"] = delivery_key
+    message[WORKSPACE_HEADER] = str(workspace_id)  # lets the embedded sink file the mail under its workspace
     message.set_content(rendered.text or _html_to_fallback_text(rendered.html))
     if rendered.html:
         message.add_alternative(rendered.html, subtype="html")

@@ -1,4 +1,7 @@
-"""Campaign queries and run control shared by the campaign routes: launch, progress, pause/resume/cancel."""
+"""Campaign queries and run control shared by the campaign routes: launch, progress, pause/resume/cancel.
+
+Every function works through a `Scope`, so a campaign of another workspace is never found.
+"""
 
 from __future__ import annotations
 
@@ -7,25 +10,28 @@ from datetime import timedelta
 from sqlalchemy import func, text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
-from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import Client, WorkflowHandle
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
-from api.errors import ApiError, not_found
+from api.errors import ApiError
 from api.schemas import CampaignDetail, CampaignOut, ProgressOut, RunOut
+from api.scoping import Scope
 from core.settings import Settings
 from core.temporal import CAMPAIGN_ID
 from core.workflow_ids import campaign_run_workflow_id
+from domain.permissions import may_launch
 from domain.progress import percent_done
 from models.campaigns import ACTIVE_STATUSES, Campaign, CampaignRun, CampaignStatus
+from models.leads import Lead
 from models.lists import LeadList, ListMember
 from models.payloads.campaign import CampaignProgress, CampaignRunInput
 from models.templates import Template
 
 QUERY_TIMEOUT = timedelta(seconds=2)
 WORKFLOW_NAME = "CampaignWorkflow"  # by name: the API never imports workflow or activity code
+AUDIT_ACTIONS = {"pause": "campaign.paused", "resume": "campaign.resumed", "cancel": "campaign.cancelled"}
 
 
 def temporal_url(settings: Settings, workflow_id: str) -> str:
@@ -49,17 +55,27 @@ def run_out(settings: Settings, run: CampaignRun) -> RunOut:
     )
 
 
-async def _latest_runs(session: AsyncSession, campaign_ids: list[int]) -> dict[int, CampaignRun]:
+def campaign_snapshot(campaign: Campaign) -> dict:
+    """What the audit log keeps of a campaign."""
+    return {
+        "name": campaign.name,
+        "status": campaign.status,
+        "template_id": campaign.template_id,
+        "list_id": campaign.list_id,
+    }
+
+
+async def _latest_runs(scope: Scope, campaign_ids: list[int]) -> dict[int, CampaignRun]:
     if not campaign_ids:
         return {}
     newest = (
         select(CampaignRun.campaign_id, func.max(CampaignRun.number).label("number"))
-        .where(col(CampaignRun.campaign_id).in_(campaign_ids))
+        .where(scope.where(CampaignRun), col(CampaignRun.campaign_id).in_(campaign_ids))
         .group_by(col(CampaignRun.campaign_id))
         .subquery()
     )
     runs = (
-        await session.exec(
+        await scope.session.exec(
             select(CampaignRun).join(
                 newest,
                 (col(CampaignRun.campaign_id) == newest.c.campaign_id) & (col(CampaignRun.number) == newest.c.number),
@@ -69,37 +85,34 @@ async def _latest_runs(session: AsyncSession, campaign_ids: list[int]) -> dict[i
     return {run.campaign_id: run for run in runs}
 
 
-async def list_campaigns(session: AsyncSession, settings: Settings) -> list[CampaignOut]:
-    rows = (
-        await session.exec(
-            select(Campaign, Template.name, LeadList.name)
-            .join(Template, col(Template.id) == col(Campaign.template_id))
-            .outerjoin(LeadList, col(LeadList.id) == col(Campaign.list_id))
-            .order_by(col(Campaign.id).desc())
-        )
-    ).all()
-    latest = await _latest_runs(session, [c.id for c, _, _ in rows])
+def _with_names(scope: Scope):
+    return (
+        select(Campaign, Template.name, LeadList.name)
+        .join(Template, col(Template.id) == col(Campaign.template_id))
+        .outerjoin(LeadList, col(LeadList.id) == col(Campaign.list_id))
+        .where(scope.where(Campaign))
+    )
+
+
+async def list_campaigns(scope: Scope, settings: Settings) -> list[CampaignOut]:
+    rows = (await scope.session.exec(_with_names(scope).order_by(col(Campaign.id).desc()))).all()
+    latest = await _latest_runs(scope, [c.id for c, _, _ in rows])
     return [
         _campaign_out(settings, campaign, template_name, list_name, latest.get(campaign.id))
         for campaign, template_name, list_name in rows
     ]
 
 
-async def get_campaign_detail(session: AsyncSession, settings: Settings, campaign_id: int) -> CampaignDetail:
-    row = (
-        await session.exec(
-            select(Campaign, Template.name, LeadList.name)
-            .join(Template, col(Template.id) == col(Campaign.template_id))
-            .outerjoin(LeadList, col(LeadList.id) == col(Campaign.list_id))
-            .where(Campaign.id == campaign_id)
-        )
-    ).one_or_none()
+async def get_campaign_detail(scope: Scope, settings: Settings, campaign_id: int) -> CampaignDetail:
+    row = (await scope.session.exec(_with_names(scope).where(Campaign.id == campaign_id))).one_or_none()
     if row is None:
-        raise not_found("campaign", campaign_id)
+        raise ApiError(404, f"campaign {campaign_id} not found")
     campaign, template_name, list_name = row
     runs = (
-        await session.exec(
-            select(CampaignRun).where(CampaignRun.campaign_id == campaign_id).order_by(col(CampaignRun.number).desc())
+        await scope.session.exec(
+            scope.select(CampaignRun)
+            .where(CampaignRun.campaign_id == campaign_id)
+            .order_by(col(CampaignRun.number).desc())
         )
     ).all()
     base = _campaign_out(settings, campaign, template_name, list_name, runs[0] if runs else None)
@@ -123,20 +136,22 @@ def _campaign_out(
     )
 
 
-async def audience_size(session: AsyncSession, list_id: int | None) -> int:
+async def audience_size(scope: Scope, list_id: int | None) -> int:
     if list_id is None:
-        return (await session.execute(text("SELECT count(*) FROM leads"))).scalar_one()
-    return (await session.exec(select(func.count()).select_from(ListMember).where(ListMember.list_id == list_id))).one()
+        return (await scope.session.exec(select(func.count()).select_from(Lead).where(scope.where(Lead)))).one()
+    return (
+        await scope.session.exec(select(func.count()).select_from(ListMember).where(ListMember.list_id == list_id))
+    ).one()
 
 
-async def launch(session: AsyncSession, client: Client, settings: Settings, campaign_id: int) -> RunOut:
-    """Record a new run and start its workflow; if the start fails, the run row is removed again."""
-    campaign = await session.get(Campaign, campaign_id, with_for_update=True)
-    if campaign is None:
-        raise not_found("campaign", campaign_id)
+async def launch(scope: Scope, client: Client, settings: Settings, campaign_id: int) -> RunOut:
+    """Record the run (and its audit row) and start its workflow in one go: if the start fails, neither stays."""
+    campaign = await scope.get(Campaign, campaign_id, "campaign", for_update=True)
+    if not may_launch(scope.context.role, scope.context.requires_approval):
+        raise ApiError(403, "this workspace requires approval to launch; ask a manager", code="forbidden")
     active = (
-        await session.exec(
-            select(CampaignRun).where(
+        await scope.session.exec(
+            scope.select(CampaignRun).where(
                 CampaignRun.campaign_id == campaign_id, col(CampaignRun.status).in_(ACTIVE_STATUSES)
             )
         )
@@ -145,27 +160,26 @@ async def launch(session: AsyncSession, client: Client, settings: Settings, camp
         raise ApiError(
             409, f"campaign {campaign_id} is already running as {active.workflow_id}", code="already_running"
         )
-    size = await audience_size(session, campaign.list_id)
+    size = await audience_size(scope, campaign.list_id)
     if size == 0:
         where = "the list has no leads" if campaign.list_id else "there are no leads"
         raise ApiError(409, f"cannot launch: the audience is empty ({where})", field="list_id", code="empty_audience")
     number = (
-        await session.exec(
+        await scope.session.exec(
             select(func.coalesce(func.max(CampaignRun.number), 0)).where(CampaignRun.campaign_id == campaign_id)
         )
     ).one() + 1
     workflow_id = campaign_run_workflow_id(campaign_id, number)
-    run = CampaignRun(campaign_id=campaign_id, number=number, workflow_id=workflow_id, total=size)
-    session.add(run)
-    previous_status = campaign.status
+    run = scope.add(CampaignRun(campaign_id=campaign_id, number=number, workflow_id=workflow_id, total=size))
+    before = campaign_snapshot(campaign)
     campaign.status = CampaignStatus.running.value
-    session.add(campaign)
+    scope.session.add(campaign)
     try:
-        await session.commit()
+        await scope.session.flush()
     except IntegrityError as exc:
-        await session.rollback()
+        await scope.session.rollback()
         raise ApiError(409, f"campaign {campaign_id} was launched concurrently", code="already_running") from exc
-    await session.refresh(run)
+    scope.audit("campaign.launched", "campaign", campaign_id, before=before, after={"run": number, "total": size})
     try:
         await client.start_workflow(
             WORKFLOW_NAME,
@@ -177,22 +191,23 @@ async def launch(session: AsyncSession, client: Client, settings: Settings, camp
             search_attributes=TypedSearchAttributes([SearchAttributePair(CAMPAIGN_ID, campaign_id)]),
         )
     except Exception as exc:
-        await session.delete(run)
-        campaign.status = previous_status
-        session.add(campaign)
-        await session.commit()
+        await scope.session.rollback()
         if isinstance(exc, WorkflowAlreadyStartedError):
             raise ApiError(409, f"workflow {workflow_id} already exists", code="already_running") from exc
         raise ApiError(503, f"could not start the campaign workflow: {exc}", code="unavailable") from exc
+    # The workflow's first activity retries until this commit is visible.
+    await scope.session.commit()
+    await scope.session.refresh(run)
     return run_out(settings, run)
 
 
-async def latest_run(session: AsyncSession, campaign_id: int) -> CampaignRun:
-    if await session.get(Campaign, campaign_id) is None:
-        raise not_found("campaign", campaign_id)
+async def latest_run(scope: Scope, campaign_id: int) -> CampaignRun:
+    await scope.get(Campaign, campaign_id, "campaign")
     run = (
-        await session.exec(
-            select(CampaignRun).where(CampaignRun.campaign_id == campaign_id).order_by(col(CampaignRun.number).desc())
+        await scope.session.exec(
+            scope.select(CampaignRun)
+            .where(CampaignRun.campaign_id == campaign_id)
+            .order_by(col(CampaignRun.number).desc())
         )
     ).first()
     if run is None:
@@ -204,8 +219,8 @@ def _handle(client: Client, run: CampaignRun) -> WorkflowHandle:
     return client.get_workflow_handle(run.workflow_id, result_type=CampaignProgress)
 
 
-async def progress(session: AsyncSession, client: Client | None, settings: Settings, campaign_id: int) -> ProgressOut:
-    run = await latest_run(session, campaign_id)
+async def progress(scope: Scope, client: Client | None, settings: Settings, campaign_id: int) -> ProgressOut:
+    run = await latest_run(scope, campaign_id)
     live: CampaignProgress | None = None
     if client is not None and run.status in ACTIVE_STATUSES:
         try:
@@ -220,7 +235,7 @@ async def progress(session: AsyncSession, client: Client | None, settings: Setti
         if counts.total == 0:
             counts = counts.model_copy(update={"total": run.total})
     else:
-        await session.refresh(run)
+        await scope.session.refresh(run)
         counts = run
         status, paused = run.status, run.status == CampaignStatus.paused.value
     return ProgressOut(
@@ -240,9 +255,9 @@ async def progress(session: AsyncSession, client: Client | None, settings: Setti
     )
 
 
-async def control(session: AsyncSession, client: Client, campaign_id: int, action: str) -> None:
+async def control(scope: Scope, client: Client, campaign_id: int, action: str) -> None:
     """pause / resume (signals) or cancel (workflow cancellation) the active run."""
-    run = await latest_run(session, campaign_id)
+    run = await latest_run(scope, campaign_id)
     allowed = {"pause": ("running",), "resume": ("paused",), "cancel": ACTIVE_STATUSES}[action]
     if run.status not in allowed:
         raise ApiError(409, f"cannot {action}: run {run.number} is {run.status}", code="invalid_state")
@@ -260,7 +275,8 @@ async def control(session: AsyncSession, client: Client, campaign_id: int, actio
             "UPDATE campaign_runs SET status = :new WHERE id = :id AND status = :old",
             "UPDATE campaigns SET status = :new, updated_at = now() WHERE id = :cid AND status = :old",
         ):
-            await session.execute(
+            await scope.session.execute(
                 text(statement), {"new": new_status, "old": run.status, "id": run.id, "cid": campaign_id}
             )
-        await session.commit()
+    scope.audit(AUDIT_ACTIONS[action], "campaign", campaign_id, after={"run": run.number})
+    await scope.session.commit()

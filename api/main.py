@@ -13,7 +13,8 @@ from temporalio.client import Client
 
 from api.deps import TemporalProvider
 from api.errors import ApiError, ErrorBody, install_error_handlers
-from api.routes import campaigns, health, leads, lists, outbox, templates
+from api.middleware import install_middleware
+from api.routes import api_keys, audit, auth, campaigns, health, leads, lists, members, outbox, templates, workspaces
 from core.db import create_engine, session_factory
 from core.settings import Settings, get_settings
 
@@ -45,13 +46,16 @@ def create_app(settings: Settings | None = None, temporal_client: Client | None 
         redoc_url=None,
         openapi_url="/api/openapi.json",
         responses={
+            401: {"model": ErrorBody, "description": "Not signed in, or an invalid or revoked API key"},
+            403: {"model": ErrorBody, "description": "The role does not allow it, or the CSRF header is missing"},
             404: {"model": ErrorBody, "description": "Unknown id"},
             409: {"model": ErrorBody, "description": "Conflict with the current state"},
             422: {"model": ErrorBody, "description": "Invalid input; `field` names the offending field"},
         },
     )
     install_error_handlers(app)
-    for module in (health, leads, lists, templates, campaigns, outbox):
+    install_middleware(app, settings)
+    for module in (health, auth, workspaces, members, api_keys, audit, leads, lists, templates, campaigns, outbox):
         app.include_router(module.router)
     _mount_ui(app, settings.ui_dist_dir)
     return app

@@ -6,7 +6,6 @@ import random
 import unicodedata
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -129,7 +128,7 @@ def _ascii(value: str) -> str:
     return unicodedata.normalize("NFKD", value).encode("ascii", "ignore").decode().lower()
 
 
-def demo_leads(count: int = 1000, seed: int = 42) -> list[Lead]:
+def demo_leads(workspace_id: int, count: int = 1000, seed: int = 42) -> list[Lead]:
     rng = random.Random(seed)
     leads = []
     for n in range(count):
@@ -138,6 +137,7 @@ def demo_leads(count: int = 1000, seed: int = 42) -> list[Lead]:
         consent = rng.choices(["granted", "unknown", "denied"], weights=[85, 10, 5])[0]
         leads.append(
             Lead(
+                workspace_id=workspace_id,
                 email=f"{_ascii(first)}.{_ascii(last)}.{n + 1}@{rng.choice(DOMAINS)}",
                 phone=f"{prefix}{rng.randrange(1_000_000, 9_999_999)}",
                 first_name=first,
@@ -153,28 +153,33 @@ def demo_leads(count: int = 1000, seed: int = 42) -> list[Lead]:
     return leads
 
 
-async def load_demo(sessions: async_sessionmaker[AsyncSession], lead_count: int = 1000) -> bool:
-    """Load the demo data once; returns False (and changes nothing) when it is already there."""
-    async with sessions() as session:
-        if (await session.exec(select(LeadList).where(LeadList.name == DEMO_LIST))).first() is not None:
-            return False
-        leads = demo_leads(lead_count)
-        session.add_all(leads)
-        demo_list = LeadList(name=DEMO_LIST, description="Everyone who signed up for the newsletter (demo data).")
-        template = Template(
-            name=DEMO_TEMPLATE,
-            subject="{{ first_name }}, your November news from Herald",
-            body_html=TEMPLATE_HTML,
-            body_text=TEMPLATE_TEXT,
-        )
-        session.add_all([demo_list, template])
-        await session.flush()
-        session.add_all([ListMember(list_id=demo_list.id, lead_id=lead.id) for lead in leads])
-        session.add(Campaign(name=DEMO_CAMPAIGN, template_id=template.id, list_id=demo_list.id))
-        await session.commit()
-        return True
+async def load_demo(session: AsyncSession, workspace_id: int, lead_count: int = 1000) -> bool:
+    """Load the demo data into a workspace once; returns False (and changes nothing) when it is already there."""
+    existing = select(LeadList).where(LeadList.name == DEMO_LIST, LeadList.workspace_id == workspace_id)
+    if (await session.exec(existing)).first() is not None:
+        return False
+    leads = demo_leads(workspace_id, lead_count)
+    session.add_all(leads)
+    demo_list = LeadList(
+        workspace_id=workspace_id,
+        name=DEMO_LIST,
+        description="Everyone who signed up for the newsletter (demo data).",
+    )
+    template = Template(
+        workspace_id=workspace_id,
+        name=DEMO_TEMPLATE,
+        subject="{{ first_name }}, your November news from Herald",
+        body_html=TEMPLATE_HTML,
+        body_text=TEMPLATE_TEXT,
+    )
+    session.add_all([demo_list, template])
+    await session.flush()
+    session.add_all([ListMember(list_id=demo_list.id, lead_id=lead.id) for lead in leads])
+    session.add(Campaign(workspace_id=workspace_id, name=DEMO_CAMPAIGN, template_id=template.id, list_id=demo_list.id))
+    await session.commit()
+    return True
 
 
-async def has_any_data(sessions: async_sessionmaker[AsyncSession]) -> bool:
-    async with sessions() as session:
-        return (await session.execute(text("SELECT EXISTS (SELECT 1 FROM leads)"))).scalar_one()
+async def has_any_data(session: AsyncSession, workspace_id: int) -> bool:
+    query = text("SELECT EXISTS (SELECT 1 FROM leads WHERE workspace_id = :w)")
+    return (await session.execute(query, {"w": workspace_id})).scalar_one()

@@ -43,10 +43,28 @@ class Settings(BaseSettings):
     campaign_batch_size: int = Field(default=500, ge=1, le=2000)
     activity_heartbeat_seconds: float = 30.0
 
+    # Access control
+    admin_email: str = "admin@localhost"
+    admin_password: str | None = Field(default=None, description="First admin's password; generated when unset.")
+    session_ttl_hours: int = 24 * 14
+    cookie_secure: bool | None = Field(default=None, description="Secure cookies; default: when the request is https.")
+    login_max_failures_per_email: int = 5
+    login_max_failures_per_ip: int = 20
+    login_failure_window_minutes: int = 15
+    cors_origins: list[str] = Field(default_factory=list, description="Origins allowed to call the API (CORS off).")
+
     log_level: str = "INFO"
     ui_dist_dir: Path = PROJECT_ROOT / "ui" / "dist"
 
-    @field_validator("database_url", "temporal_address", "smtp_host", "smtp_username", "smtp_password", mode="before")
+    @field_validator(
+        "database_url",
+        "temporal_address",
+        "smtp_host",
+        "smtp_username",
+        "smtp_password",
+        "admin_password",
+        mode="before",
+    )
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         """Compose passes unset variables as empty strings; treat them as not configured."""

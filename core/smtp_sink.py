@@ -8,6 +8,7 @@ from email.message import EmailMessage
 
 import structlog
 from aiosmtpd.smtp import SMTP, Envelope, Session
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -20,7 +21,9 @@ def parse_message(raw: bytes, mail_from: str, rcpt_to: list[str]) -> OutboxMessa
     message: EmailMessage = message_from_bytes(raw, policy=policy.default)  # type: ignore[assignment]
     text_part = message.get_body(preferencelist=("plain",))
     html_part = message.get_body(preferencelist=("html",))
+    workspace = str(message.get("X-Herald-Workspace", "")).strip()
     return OutboxMessage(
+        workspace_id=int(workspace) if workspace.isdigit() else None,
         mail_from=mail_from,
         rcpt_to=rcpt_to,
         subject=str(message.get("Subject", "")),
@@ -39,10 +42,17 @@ class OutboxHandler:
         content = envelope.original_content or envelope.content or b""
         raw = content if isinstance(content, bytes) else content.encode()
         stored = parse_message(raw, envelope.mail_from or "", list(envelope.rcpt_tos))
-        async with self.sessions() as db:
-            db.add(stored)
-            await db.commit()
+        try:
+            await self._store(stored)
+        except IntegrityError:  # a workspace header naming no workspace: keep the mail, unfiled
+            stored.workspace_id = None
+            await self._store(stored)
         return "250 Message accepted for delivery"
+
+    async def _store(self, message: OutboxMessage) -> None:
+        async with self.sessions() as db:
+            db.add(message)
+            await db.commit()
 
 
 async def start_smtp_sink(

@@ -62,14 +62,16 @@ async def run_stack(settings: Settings) -> int:
             sink = await start_smtp_sink(sessions, "127.0.0.1", settings.smtp_port)
             env["SMTP_HOST"] = "127.0.0.1"
             env["SMTP_PORT"] = str(settings.smtp_port)
-        if not await has_any_data(sessions):
-            await load_demo(sessions)
-            print("Loaded the demo data: 1,000 leads, a list, a template and a draft campaign.")
+        login_line, workspace_id = await _ensure_admin(sessions, settings)
+        async with sessions() as session:
+            if not await has_any_data(session, workspace_id):
+                await load_demo(session, workspace_id)
+                print("Loaded the demo data: 1,000 leads, a list, a template and a draft campaign.")
 
         for name in ("worker", "api"):
             children.append((name, subprocess.Popen([sys.executable, "-m", "core.cli", name], env=env)))
         await _wait_for_api(settings, children)
-        _print_urls(settings, env)
+        _print_urls(settings, env, login_line)
         return await _supervise(children)
     finally:
         await _stop_children(children)
@@ -97,7 +99,26 @@ async def _wait_for_api(settings: Settings, children: list[tuple[str, subprocess
     raise TimeoutError(f"the API did not answer on {url}")
 
 
-def _print_urls(settings: Settings, env: dict[str, str]) -> None:
+async def _ensure_admin(sessions, settings: Settings) -> tuple[str, int]:
+    """Creates the first admin on an empty database; returns the login line to print and the admin's workspace."""
+    from api.accounts import ensure_first_admin, find_user, first_workspace_of
+
+    async with sessions() as session:
+        created = await ensure_first_admin(session, settings.admin_email, settings.admin_password)
+        user = await find_user(session, settings.admin_email)
+        workspace_id = await first_workspace_of(session, user.id) if user else None
+    if workspace_id is None:
+        raise RuntimeError(f"{settings.admin_email} belongs to no workspace: `herald user create` to fix it")
+    if created and created[2]:
+        line = f"{settings.admin_email} / {created[2]}   (shown once: change it on the Account page)"
+    elif created:
+        line = f"{settings.admin_email} / the password in ADMIN_PASSWORD"
+    else:
+        line = f"{settings.admin_email}   (password shown at first start; reset: herald user password)"
+    return line, workspace_id
+
+
+def _print_urls(settings: Settings, env: dict[str, str], login_line: str) -> None:
     temporal_ui = env.get("TEMPORAL_UI_URL", settings.temporal_ui_url)
     print(
         "\n"
@@ -107,7 +128,7 @@ def _print_urls(settings: Settings, env: dict[str, str]) -> None:
         f"  Temporal UI:  {temporal_ui}\n"
         f"  SMTP:         {env.get('SMTP_HOST')}:{env.get('SMTP_PORT', settings.smtp_port)}"
         f"{' (embedded sink: mail appears on the Outbox page)' if not settings.smtp_host else ''}\n"
-        "  Login:        none yet (single-user local mode)\n"
+        f"  Login:        {login_line}\n"
         "  Press Ctrl-C to stop.\n",
         flush=True,
     )

@@ -8,7 +8,7 @@ from enum import StrEnum
 from sqlalchemy import Column, ForeignKey, Integer, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from models.base import created_at_field, optional_timestamp_field, updated_at_field
+from models.base import created_at_field, optional_timestamp_field, updated_at_field, workspace_id_field
 
 
 class CampaignStatus(StrEnum):
@@ -27,6 +27,7 @@ class Campaign(SQLModel, table=True):
     __tablename__ = "campaigns"
 
     id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = workspace_id_field()
     name: str = Field(max_length=200)
     status: str = Field(default=CampaignStatus.draft.value, max_length=16, index=True)
     template_id: int = Field(sa_column=Column(Integer, ForeignKey("templates.id"), nullable=False))
@@ -42,6 +43,7 @@ class CampaignRun(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("campaign_id", "number", name="uq_campaign_runs_number"),)
 
     id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = workspace_id_field()
     campaign_id: int = Field(
         sa_column=Column(Integer, ForeignKey("campaigns.id", ondelete="CASCADE"), nullable=False, index=True)
     )

@@ -8,7 +8,7 @@ from enum import StrEnum
 from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from models.base import created_at_field, optional_timestamp_field, updated_at_field
+from models.base import created_at_field, optional_timestamp_field, updated_at_field, workspace_id_field
 
 
 class DeliveryStatus(StrEnum):
@@ -27,6 +27,7 @@ class Delivery(SQLModel, table=True):
     )
 
     id: int | None = Field(default=None, sa_column=Column(BigInteger, primary_key=True, autoincrement=True))
+    workspace_id: int = workspace_id_field()
     run_id: int = Field(sa_column=Column(Integer, ForeignKey("campaign_runs.id", ondelete="CASCADE"), nullable=False))
     step: int = 0
     lead_id: int = Field(sa_column=Column(Integer, ForeignKey("leads.id", ondelete="CASCADE"), nullable=False))

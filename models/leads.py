@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
-from models.base import created_at_field, jsonb_field, updated_at_field
+from models.base import created_at_field, jsonb_field, updated_at_field, workspace_id_field
 
 
 class Consent(StrEnum):
@@ -31,12 +31,13 @@ class LeadStatus(StrEnum):
 class Lead(SQLModel, table=True):
     __tablename__ = "leads"
     __table_args__ = (
-        Index("ix_leads_email_unique", "email", unique=True),
+        Index("ix_leads_workspace_email", "workspace_id", "email", unique=True),
         Index("ix_leads_status", "status"),
         Index("ix_leads_created_at", "created_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = workspace_id_field()
     email: str | None = Field(default=None, max_length=320)
     phone: str | None = Field(default=None, max_length=32)
     first_name: str = Field(default="", max_length=200)

@@ -2,24 +2,33 @@
 
 from sqlmodel import SQLModel
 
+from models.audit import AuditEntry
 from models.campaigns import Campaign, CampaignRun, RunAudience
 from models.deliveries import Delivery
 from models.leads import Lead
 from models.lists import LeadList, ListMember
 from models.outbox import OutboxMessage
 from models.templates import Template
+from models.workspaces import ApiKey, LoginFailure, LoginSession, Membership, User, Workspace
 
 metadata = SQLModel.metadata
 
 __all__ = [
+    "ApiKey",
+    "AuditEntry",
     "Campaign",
     "CampaignRun",
     "Delivery",
     "Lead",
     "LeadList",
     "ListMember",
+    "LoginFailure",
+    "LoginSession",
+    "Membership",
     "OutboxMessage",
     "RunAudience",
     "Template",
+    "User",
+    "Workspace",
     "metadata",
 ]

@@ -9,6 +9,7 @@ import uuid
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -22,16 +23,25 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.smtp_pool import SmtpConfig, SmtpPool
+from api.accounts import create_api_key, create_user, create_workspace, set_membership
 from core.db import async_url, create_engine, drop_database, run_migrations, session_factory
 from core.embedded import start_embedded_postgres
 from core.settings import Settings
 from core.smtp_sink import start_smtp_sink
 from core.temporal import SEARCH_ATTRIBUTES, dev_server_binary, dynamic_config_args
+from domain.permissions import Role
 from workers.campaign_worker import build_worker
 
 # Small enough that a 200-lead campaign in batches of 25 continues-as-new at least once.
 CONTINUE_AS_NEW_EVENTS = 40
 TABLES = [
+    "audit_log",
+    "login_failures",
+    "login_sessions",
+    "api_keys",
+    "memberships",
+    "users",
+    "workspaces",
     "outbox_messages",
     "deliveries",
     "campaign_run_audience",
@@ -164,12 +174,55 @@ async def worker(temporal_client: Client, settings: Settings, db) -> AsyncIterat
         yield worker
 
 
+@dataclass
+class Tenant:
+    workspace_id: int
+    admin_id: int
+    admin_key: str
+
+
+async def make_tenant(sessions, name: str, admin_email: str, password: str = "correct horse battery") -> Tenant:
+    """A workspace with an admin user and an admin API key."""
+    async with sessions() as session:
+        workspace = await create_workspace(session, name)
+        admin = await create_user(session, admin_email, password, "Admin")
+        await set_membership(session, admin.id, workspace.id, Role.admin)
+        _key, secret = await create_api_key(session, workspace.id, "tests", Role.admin, created_by=admin.id)
+        await session.commit()
+        return Tenant(workspace.id, admin.id, secret)
+
+
+async def make_key(sessions, workspace_id: int, role: Role | str) -> str:
+    async with sessions() as session:
+        _key, secret = await create_api_key(session, workspace_id, f"{role}-key", role)
+        await session.commit()
+        return secret
+
+
 @pytest.fixture
-async def api(settings: Settings, temporal_client: Client, db) -> AsyncIterator[httpx.AsyncClient]:
+async def tenant(db) -> Tenant:
+    return await make_tenant(db, "Acme", "admin@acme.test")
+
+
+@pytest.fixture
+async def app(settings: Settings, temporal_client: Client, db):
     from api.main import create_app
 
     app = create_app(settings, temporal_client=temporal_client)
     async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://herald.test") as client:
-            yield client
+        yield app
+
+
+@asynccontextmanager
+async def client_for(app, api_key: str | None = None) -> AsyncIterator[httpx.AsyncClient]:
+    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://herald.test", headers=headers) as client:
+        yield client
+
+
+@pytest.fixture
+async def api(app, tenant: Tenant) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client acting as the tenant's admin (through an API key)."""
+    async with client_for(app, tenant.admin_key) as client:
+        yield client

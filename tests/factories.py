@@ -12,12 +12,28 @@ from models.lists import LeadList, ListMember
 from models.templates import Template
 
 
+async def _workspace(session: AsyncSession, workspace_id: int | None) -> int:
+    """The given workspace, or the first one (most tests have a single tenant)."""
+    if workspace_id is not None:
+        return workspace_id
+    found = (await session.execute(text("SELECT min(id) FROM workspaces"))).scalar_one()
+    assert found is not None, "create a workspace first (the `tenant` fixture does)"
+    return found
+
+
 async def make_leads(
-    sessions: async_sessionmaker[AsyncSession], count: int, *, prefix: str = "lead", **overrides
+    sessions: async_sessionmaker[AsyncSession],
+    count: int,
+    *,
+    prefix: str = "lead",
+    workspace_id: int | None = None,
+    **overrides,
 ) -> list[int]:
     async with sessions() as session:
+        workspace_id = await _workspace(session, workspace_id)
         leads = [
             Lead(
+                workspace_id=workspace_id,
                 email=f"{prefix}{n}@example.com",
                 first_name=f"First{n}",
                 last_name=f"Last{n}",
@@ -38,21 +54,25 @@ async def make_campaign(
     body_html: str = "<p>Hi {{ first_name }} {{ last_name }}</p>",
     body_text: str = "Hi {{ first_name }} {{ last_name }}",
     name: str = "Test campaign",
+    workspace_id: int | None = None,
 ) -> int:
     """A campaign to a list of the given leads (or to every lead when lead_ids is None)."""
     async with sessions() as session:
+        workspace_id = await _workspace(session, workspace_id)
         count = (await session.execute(text("SELECT count(*) FROM templates"))).scalar_one()
-        template = Template(name=f"tpl-{count}", subject=subject, body_html=body_html, body_text=body_text)
+        template = Template(
+            workspace_id=workspace_id, name=f"tpl-{count}", subject=subject, body_html=body_html, body_text=body_text
+        )
         session.add(template)
         list_id = None
         if lead_ids is not None:
-            lst = LeadList(name=f"list-{count}")
+            lst = LeadList(workspace_id=workspace_id, name=f"list-{count}")
             session.add(lst)
             await session.flush()
             session.add_all([ListMember(list_id=lst.id, lead_id=i) for i in lead_ids])
             list_id = lst.id
         await session.flush()
-        campaign = Campaign(name=name, template_id=template.id, list_id=list_id)
+        campaign = Campaign(workspace_id=workspace_id, name=name, template_id=template.id, list_id=list_id)
         session.add(campaign)
         await session.commit()
         return campaign.id

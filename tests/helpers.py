@@ -26,12 +26,17 @@ async def eventually(check: Callable[[], Awaitable[T]], *, timeout: float = 60, 
 
 
 async def wait_for_status(api: httpx.AsyncClient, campaign_id: int, *statuses: str, timeout: float = 90) -> dict:
+    seen: list = []
+
     async def check():
         response = await api.get(f"/api/campaigns/{campaign_id}/progress")
-        body = response.json()
-        return body if response.status_code == 200 and body["status"] in statuses else None
+        seen[:] = [response.status_code, response.json()]
+        return seen[1] if response.status_code == 200 and seen[1]["status"] in statuses else None
 
-    return await eventually(check, timeout=timeout)
+    try:
+        return await eventually(check, timeout=timeout)
+    except AssertionError as exc:
+        raise AssertionError(f"campaign {campaign_id} never reached {statuses}; last answer: {seen}") from exc
 
 
 async def outbox_rows(sessions, run_id: int) -> list:

@@ -128,16 +128,20 @@ async def test_campaign_list_shows_template_list_and_latest_run(api, db):
     await api.post(f"/api/campaigns/{campaign_id}/cancel")
 
 
-async def test_outbox_lists_and_shows_captured_mail(api, db, settings):
+async def test_outbox_shows_only_this_workspaces_mail(api, db, settings, tenant):
     import aiosmtplib
 
-    await aiosmtplib.send(
-        "From: a@example.com\r\nTo: b@example.com\r\nSubject: Ping\r\nMessage-ID: <x1@example.com>\r\n\r\nHello\r\n",
-        sender="a@example.com",
-        recipients=["b@example.com"],
-        hostname=settings.smtp_host,
-        port=settings.smtp_port,
-    )
+    async def send(subject: str, workspace_header: str) -> None:
+        await aiosmtplib.send(
+            f"From: a@example.com\r\nTo: b@example.com\r\nSubject: {subject}\r\n{workspace_header}\r\nHello\r\n",
+            sender="a@example.com",
+            recipients=["b@example.com"],
+            hostname=settings.smtp_host,
+            port=settings.smtp_port,
+        )
+
+    await send("Ping", f"X-Herald-Workspace: {tenant.workspace_id}\r\n")
+    await send("Not ours", "")  # mail from outside Herald belongs to no workspace
     page = (await api.get("/api/outbox", params={"search": "b@example"})).json()
     assert page["total"] == 1 and page["items"][0]["subject"] == "Ping"
     detail = (await api.get(f"/api/outbox/{page['items'][0]['id']}")).json()

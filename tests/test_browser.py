@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -11,7 +12,9 @@ import pytest
 import uvicorn
 from playwright.async_api import Browser, async_playwright, expect
 
+from api.accounts import create_user, set_membership
 from api.main import create_app
+from domain.permissions import Role
 from tests.conftest import free_port
 from tests.factories import make_campaign, make_leads
 from tests.helpers import eventually
@@ -19,6 +22,7 @@ from tests.helpers import eventually
 CHROMIUM = os.environ.get("HERALD_CHROMIUM", "/usr/bin/chromium")
 UI_DIST = Path(__file__).resolve().parent.parent / "ui" / "dist"
 SCREENSHOTS = Path(os.environ.get("HERALD_SCREENSHOTS", "/tmp/herald-screenshots"))
+PASSWORD = "correct horse battery"
 
 
 @pytest.fixture
@@ -54,14 +58,35 @@ async def browser() -> AsyncIterator[Browser]:
         await browser.close()
 
 
-async def test_create_launch_and_watch_a_campaign_reach_100_percent(live_app, browser, db):
+async def _sign_in(browser: Browser, base: str, email: str, password: str = PASSWORD):
+    page = await browser.new_page(viewport={"width": 1280, "height": 800})
+    await page.goto(base + "/campaigns")
+    await expect(page).to_have_url(re.compile(r"/login"))
+    await page.locator('input[name="email"]').fill(email)
+    await page.locator('input[name="password"]').fill(password)
+    await page.get_by_role("button", name="Sign in").click()
+    await expect(page.get_by_test_id("current-role")).to_be_visible()
+    return page
+
+
+async def test_a_wrong_password_is_refused_on_the_login_page(live_app, browser, tenant):
+    page = await browser.new_page()
+    await page.goto(live_app + "/")
+    await page.locator('input[name="email"]').fill("admin@acme.test")
+    await page.locator('input[name="password"]').fill("wrong password")
+    await page.get_by_role("button", name="Sign in").click()
+    await expect(page.get_by_role("alert")).to_contain_text("invalid email or password")
+    await page.close()
+
+
+async def test_create_launch_and_watch_a_campaign_reach_100_percent(live_app, browser, db, tenant):
     lead_ids = await make_leads(db, 40)
     # A template and a list to pick in the form (the factory's own campaign is not used here).
     await make_campaign(db, lead_ids, name="Factory campaign")
-    page = await browser.new_page(viewport={"width": 1280, "height": 800})
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page = await _sign_in(browser, live_app, "admin@acme.test")
+    await expect(page.get_by_test_id("current-role")).to_have_text("admin")
 
-    await page.goto(live_app + "/")
     await page.get_by_role("link", name="Campaigns", exact=True).click()
     await page.get_by_role("button", name="New campaign").click()
     await page.locator('input[name="name"]').fill("Browser launch")
@@ -85,6 +110,67 @@ async def test_create_launch_and_watch_a_campaign_reach_100_percent(live_app, br
 
     await page.get_by_role("link", name="Leads", exact=True).click()
     await expect(page.get_by_test_id("lead-row")).to_have_count(40)
+    await page.get_by_role("button", name="Sign out").click()
+    await expect(page).to_have_url(re.compile(r"/login"))
+    await page.close()
+
+
+async def _member(db, workspace_id: int, email: str, role: Role) -> None:
+    async with db() as session:
+        user = await create_user(session, email, PASSWORD)
+        await set_membership(session, user.id, workspace_id, role)
+        await session.commit()
+
+
+async def test_a_marketer_sees_the_app_and_a_viewer_sees_no_launch_button(live_app, browser, db, tenant):
+    campaign_id = await make_campaign(db, await make_leads(db, 3), name="Spring sale")
+    await _member(db, tenant.workspace_id, "marketer@example.com", Role.marketer)
+    await _member(db, tenant.workspace_id, "viewer@example.com", Role.viewer)
+
+    page = await _sign_in(browser, live_app, "marketer@example.com")
+    await expect(page.get_by_test_id("current-role")).to_have_text("marketer")
+    await expect(page.get_by_role("button", name="New campaign")).to_be_visible()
+    await page.goto(f"{live_app}/campaigns/{campaign_id}")
+    await expect(page.get_by_role("button", name="Launch")).to_be_visible()
+    await expect(page.get_by_role("link", name="Members")).to_have_count(0)
+    await page.close()
+
+    page = await _sign_in(browser, live_app, "viewer@example.com")
+    await expect(page.get_by_test_id("current-role")).to_have_text("viewer")
+    await expect(page.get_by_role("heading", name="Campaigns")).to_be_visible()
+    await expect(page.get_by_text("Spring sale")).to_be_visible()
+    await expect(page.get_by_role("button", name="New campaign")).to_have_count(0)
+    await page.goto(f"{live_app}/campaigns/{campaign_id}")
+    await expect(page.get_by_role("heading", name="Spring sale")).to_be_visible()
+    await expect(page.get_by_role("button", name="Launch")).to_have_count(0)
+    await page.screenshot(path=SCREENSHOTS / "viewer-campaign.png", full_page=True)
+    await page.close()
+
+
+async def test_an_admin_manages_members_keys_and_reads_the_audit_log(live_app, browser, db, tenant):
+    page = await _sign_in(browser, live_app, "admin@acme.test")
+    await page.goto(live_app + "/settings/members")
+    await expect(page.get_by_role("heading", name="Members")).to_be_visible()
+    await page.get_by_role("button", name="Add member").click()  # opens the form
+    await page.locator('input[name="email"]').fill("newbie@example.com")
+    await page.locator('select[name="role"]').select_option("viewer")
+    await page.get_by_role("button", name="Add member").click()
+    await expect(page.get_by_test_id("temporary-password")).not_to_be_empty()
+    await expect(page.get_by_test_id("member-row")).to_have_count(2)
+
+    await page.goto(live_app + "/settings/api-keys")
+    await page.get_by_role("button", name="New API key").click()
+    await page.locator('input[name="name"]').fill("CI")
+    await page.locator('select[name="role"]').select_option("marketer")
+    await page.get_by_role("button", name="Create API key").click()
+    await expect(page.get_by_test_id("api-key-secret")).to_contain_text("hk_")
+    await expect(page.get_by_test_id("api-key-row")).to_have_count(2)  # the tests' own key and this one
+
+    await page.goto(live_app + "/settings/audit")
+    await expect(page.get_by_role("heading", name="Audit log")).to_be_visible()
+    await expect(page.get_by_test_id("audit-row").first).to_be_visible()
+    await expect(page.get_by_text("api_key.created")).to_be_visible()
+    await page.screenshot(path=SCREENSHOTS / "audit.png", full_page=True)
     await page.close()
 
 

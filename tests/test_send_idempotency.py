@@ -23,8 +23,9 @@ async def _new_run(db, lead_ids: list[int], **campaign) -> tuple[int, int]:
         run_id = (
             await session.execute(
                 text(
-                    "INSERT INTO campaign_runs (campaign_id, number, workflow_id, status, total, sent, failed, skipped)"
-                    " VALUES (:c, 1, :w, 'running', 0, 0, 0, 0) RETURNING id"
+                    "INSERT INTO campaign_runs (workspace_id, campaign_id, number, workflow_id, status, total, sent,"
+                    " failed, skipped) SELECT workspace_id, id, 1, :w, 'running', 0, 0, 0, 0 FROM campaigns"
+                    " WHERE id = :c RETURNING id"
                 ),
                 {"c": campaign_id, "w": f"test-campaign-{campaign_id}"},
             )
@@ -55,7 +56,7 @@ class FlakyPool(SmtpPool):
 
 
 @pytest.fixture
-async def smtp(settings):
+async def smtp(settings, tenant):
     pool = make_smtp_pool(settings)
     yield pool
     await pool.close()
@@ -138,8 +139,9 @@ async def test_an_in_doubt_claim_left_by_a_dead_attempt_is_sent_once(db, setting
     async with db() as session:
         await session.execute(
             text(
-                "INSERT INTO deliveries (run_id, step, lead_id, channel, status, attempts, created_at, updated_at)"
-                " VALUES (:r, 0, :l, 'email', 'sending', 1, now(), now())"
+                "INSERT INTO deliveries (workspace_id, run_id, step, lead_id, channel, status, attempts, created_at,"
+                " updated_at) SELECT workspace_id, :r, 0, :l, 'email', 'sending', 1, now(), now() FROM leads"
+                " WHERE id = :l"
             ),
             {"r": run_id, "l": lead_ids[0]},
         )

@@ -35,6 +35,14 @@ def _wait_for_line(log: Path, needle: str, proc: subprocess.Popen, timeout: floa
     pytest.fail(f"{needle!r} not printed within {timeout}s:\n{log.read_text()[-3000:]}")
 
 
+def _sign_in(client: httpx.Client) -> None:
+    """Signs in as the first admin; later unsafe requests carry the CSRF token."""
+    me = client.post("/api/auth/login", json={"email": "admin@localhost", "password": "stack-test-password"})
+    assert me.status_code == 200, me.text
+    assert me.json()["role"] == "admin"
+    client.headers["X-CSRF-Token"] = me.json()["csrf_token"]
+
+
 def _stop(proc: subprocess.Popen) -> int:
     proc.send_signal(signal.SIGINT)
     return proc.wait(timeout=60)
@@ -52,6 +60,7 @@ def stack_env(tmp_path: Path) -> dict[str, str]:
         TEMPORAL_UI_PORT=str(free_port()),
         SMTP_PORT=str(free_port()),
         TEMPORAL_TASK_QUEUE="stack-test",
+        ADMIN_PASSWORD="stack-test-password",
     )
     return env
 
@@ -65,9 +74,12 @@ def test_herald_run_starts_everything_runs_the_demo_campaign_and_stops_cleanly(s
         assert f"App:          {base}" in output
         assert f"Temporal UI:  http://127.0.0.1:{stack_env['TEMPORAL_UI_PORT']}" in output
         assert "Loaded the demo data" in output
+        assert "Login:        admin@localhost / the password in ADMIN_PASSWORD" in output
         with httpx.Client(base_url=base, timeout=10) as client:
             health = client.get("/api/health").json()
             assert health["status"] == "ok", health
+            assert client.get("/api/leads").status_code == 401
+            _sign_in(client)
             assert client.get("/api/leads").json()["total"] == 1000
             [campaign] = client.get("/api/campaigns").json()
             assert campaign["status"] == "draft"
@@ -91,6 +103,7 @@ def test_herald_run_starts_everything_runs_the_demo_campaign_and_stops_cleanly(s
         output = _wait_for_line(log, "Press Ctrl-C to stop.", proc)
         assert "Loaded the demo data" not in output
         with httpx.Client(base_url=f"http://127.0.0.1:{stack_env['API_PORT']}", timeout=10) as client:
+            _sign_in(client)
             [campaign] = client.get("/api/campaigns").json()
             assert campaign["status"] == "completed" and campaign["latest_run"]["sent"] == progress["sent"]
     finally:
@@ -107,13 +120,14 @@ def test_herald_demo_loads_once(database_url, db):
     assert "already there" in second.stdout
 
 
-async def test_demo_data_is_realistic(db):
+async def test_demo_data_is_realistic(db, tenant):
     from sqlalchemy import text
 
     from core.demo import load_demo
 
-    assert await load_demo(db) is True
     async with db() as session:
+        assert await load_demo(session, tenant.workspace_id) is True
+        assert await load_demo(session, tenant.workspace_id) is False
         row = (
             await session.execute(
                 text(
@@ -128,3 +142,36 @@ async def test_demo_data_is_realistic(db):
     assert row.leads == 1000 and row.phones == 1000
     assert row.zones >= 10 and row.continents >= 5 and row.statuses >= 5
     assert lists == 1000 and campaign == "draft"
+
+
+def _herald(database_url: str, *args: str) -> str:
+    env = {**os.environ, "DATABASE_URL": database_url}
+    done = subprocess.run(
+        [sys.executable, "-m", "core.cli", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+async def test_cli_creates_users_and_api_keys_that_work(app, tenant, database_url):
+    from tests.conftest import client_for
+
+    async with client_for(app, tenant.admin_key) as admin:
+        slug = (await admin.get("/api/auth/me")).json()["workspace"]["slug"]
+    key = _herald(database_url, "apikey", "create", "--workspace", slug, "--role", "viewer", "--name", "ci").strip()
+    async with client_for(app, key) as ci:
+        assert (await ci.get("/api/leads")).status_code == 200
+        assert (await ci.post("/api/leads", json={"email": "x@example.com"})).status_code == 403
+
+    out = _herald(
+        database_url, "user", "create", "--email", "new@example.com", "--role", "marketer", "--workspace", slug
+    )
+    password = out.split("password: ")[1].split()[0]
+    async with client_for(app) as browser:
+        me = await browser.post("/api/auth/login", json={"email": "new@example.com", "password": password})
+        assert me.status_code == 200 and me.json()["role"] == "marketer"
+        out = _herald(
+            database_url, "user", "password", "--email", "new@example.com", "--password", "reset-password-123"
+        )
+        assert "every session" in out
+        assert (await browser.get("/api/leads")).status_code == 401

@@ -7,14 +7,16 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
+from api.context import guard
 from api.deps import SessionDep, SettingsDep
 from api.schemas import AppConfigOut, ComponentHealth, HealthOut
+from domain.permissions import PUBLIC
 
 router = APIRouter(prefix="/api", tags=["health"])
 APP_VERSION = version("herald")
 
 
-@router.get("/health", response_model=HealthOut, responses={503: {"model": HealthOut}})
+@router.get("/health", response_model=HealthOut, responses={503: {"model": HealthOut}}, **guard(PUBLIC))
 async def health(request: Request, session: SessionDep) -> JSONResponse:
     try:
         db_version = (await session.execute(text("SHOW server_version"))).scalar_one()
@@ -34,7 +36,7 @@ async def health(request: Request, session: SessionDep) -> JSONResponse:
     return JSONResponse(status_code=200 if ok else 503, content=body.model_dump())
 
 
-@router.get("/config", response_model=AppConfigOut)
+@router.get("/config", response_model=AppConfigOut, **guard(PUBLIC))
 async def app_config(settings: SettingsDep) -> AppConfigOut:
     return AppConfigOut(
         version=APP_VERSION,

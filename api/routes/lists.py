@@ -5,9 +5,11 @@ from sqlalchemy import func, text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
-from api.deps import SessionDep
+from api.context import guard
 from api.errors import ApiError
 from api.schemas import ListCreate, ListOut
+from api.scoping import ScopeDep
+from domain.permissions import Permission
 from models.leads import Lead
 from models.lists import LeadList, ListMember
 
@@ -17,12 +19,13 @@ ADD_MEMBERS = text(
 )
 
 
-@router.get("", response_model=list[ListOut])
-async def list_lists(session: SessionDep) -> list[ListOut]:
+@router.get("", response_model=list[ListOut], **guard(Permission.workspace_read))
+async def list_lists(scope: ScopeDep) -> list[ListOut]:
     counts = select(ListMember.list_id, func.count().label("n")).group_by(col(ListMember.list_id)).subquery()
-    rows = await session.exec(
+    rows = await scope.session.exec(
         select(LeadList, func.coalesce(counts.c.n, 0))
         .outerjoin(counts, counts.c.list_id == LeadList.id)
+        .where(scope.where(LeadList))
         .order_by(col(LeadList.name))
     )
     return [
@@ -31,25 +34,27 @@ async def list_lists(session: SessionDep) -> list[ListOut]:
     ]
 
 
-@router.post("", response_model=ListOut, status_code=201)
-async def create_list(body: ListCreate, session: SessionDep) -> ListOut:
+@router.post("", response_model=ListOut, status_code=201, **guard(Permission.lists_write))
+async def create_list(body: ListCreate, scope: ScopeDep) -> ListOut:
     lead_ids = sorted(set(body.lead_ids))
     if lead_ids:
-        found = set((await session.exec(select(Lead.id).where(col(Lead.id).in_(lead_ids)))).all())
+        found = set(
+            (await scope.session.exec(select(Lead.id).where(scope.where(Lead), col(Lead.id).in_(lead_ids)))).all()
+        )
         missing = [i for i in lead_ids if i not in found]
         if missing:
             raise ApiError(422, f"unknown lead ids: {missing[:10]}", field="lead_ids")
-    lst = LeadList(name=body.name.strip(), description=body.description)
-    session.add(lst)
+    lst = scope.add(LeadList(name=body.name.strip(), description=body.description))
     try:
-        await session.flush()
+        await scope.session.flush()
     except IntegrityError as exc:
-        await session.rollback()
+        await scope.session.rollback()
         raise ApiError(409, f"a list named {body.name!r} already exists", field="name") from exc
     if lead_ids:
-        await session.execute(ADD_MEMBERS, {"list_id": lst.id, "ids": lead_ids})
-    await session.commit()
-    await session.refresh(lst)
+        await scope.session.execute(ADD_MEMBERS, {"list_id": lst.id, "ids": lead_ids})
+    scope.audit("list.created", "list", lst.id, after={"name": lst.name, "members": len(lead_ids)})
+    await scope.session.commit()
+    await scope.session.refresh(lst)
     return ListOut(
         id=lst.id, name=lst.name, description=lst.description, member_count=len(lead_ids), created_at=lst.created_at
     )

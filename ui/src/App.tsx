@@ -1,31 +1,66 @@
 import { Route, Routes } from "react-router-dom";
 import { Layout } from "./components/Layout";
+import { Account } from "./pages/Account";
+import { ApiKeys } from "./pages/ApiKeys";
+import { Audit } from "./pages/Audit";
 import { CampaignDetailPage } from "./pages/CampaignDetail";
 import { Campaigns } from "./pages/Campaigns";
 import { Dashboard } from "./pages/Dashboard";
 import { Leads } from "./pages/Leads";
 import { Lists } from "./pages/Lists";
+import { Login } from "./pages/Login";
+import { Members } from "./pages/Members";
 import { NotBuilt } from "./pages/NotBuilt";
 import { NotFound } from "./pages/NotFound";
 import { Outbox } from "./pages/Outbox";
+import { Settings } from "./pages/Settings";
 import { Templates } from "./pages/Templates";
+import { RequireAuth, RequirePermission } from "./session";
 
 export function App() {
   return (
     <Routes>
-      <Route element={<Layout />}>
-        <Route index element={<Dashboard />} />
-        <Route path="leads" element={<Leads />} />
-        <Route path="lists" element={<Lists />} />
-        <Route path="media" element={<NotBuilt page="Media" />} />
-        <Route path="templates" element={<Templates />} />
-        <Route path="campaigns" element={<Campaigns />} />
-        <Route path="campaigns/:id" element={<CampaignDetailPage />} />
-        <Route path="automations" element={<NotBuilt page="Automations" />} />
-        <Route path="analytics" element={<NotBuilt page="Analytics" />} />
-        <Route path="outbox" element={<Outbox />} />
-        <Route path="settings" element={<NotBuilt page="Settings" />} />
-        <Route path="*" element={<NotFound />} />
+      <Route path="login" element={<Login />} />
+      <Route element={<RequireAuth />}>
+        <Route element={<Layout />}>
+          <Route index element={<Dashboard />} />
+          <Route path="leads" element={<Leads />} />
+          <Route path="lists" element={<Lists />} />
+          <Route path="media" element={<NotBuilt page="Media" />} />
+          <Route path="templates" element={<Templates />} />
+          <Route path="campaigns" element={<Campaigns />} />
+          <Route path="campaigns/:id" element={<CampaignDetailPage />} />
+          <Route path="automations" element={<NotBuilt page="Automations" />} />
+          <Route path="analytics" element={<NotBuilt page="Analytics" />} />
+          <Route path="outbox" element={<Outbox />} />
+          <Route path="settings" element={<Settings />} />
+          <Route
+            path="settings/members"
+            element={
+              <RequirePermission permission="members:manage" page="Members">
+                <Members />
+              </RequirePermission>
+            }
+          />
+          <Route
+            path="settings/api-keys"
+            element={
+              <RequirePermission permission="api_keys:manage" page="API keys">
+                <ApiKeys />
+              </RequirePermission>
+            }
+          />
+          <Route
+            path="settings/audit"
+            element={
+              <RequirePermission permission="audit:read" page="The audit log">
+                <Audit />
+              </RequirePermission>
+            }
+          />
+          <Route path="account" element={<Account />} />
+          <Route path="*" element={<NotFound />} />
+        </Route>
       </Route>
     </Routes>
   );

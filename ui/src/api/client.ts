@@ -1,8 +1,51 @@
 import createClient from "openapi-fetch";
 import type { components, paths } from "./schema";
 
-/** Typed client for the Herald API; the UI is served from the same origin. */
-export const api = createClient<paths>({ baseUrl: "" });
+/** Typed client for the Herald API; the UI is served from the same origin, so the session cookie goes along. */
+export const api = createClient<paths>({ baseUrl: "", credentials: "same-origin" });
+
+/** The cookie the server sets next to the (HttpOnly) session cookie; its value goes back as the CSRF header. */
+export const CSRF_COOKIE = "herald_csrf";
+export const CSRF_HEADER = "X-CSRF-Token";
+const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+
+/** The value of one cookie in a `document.cookie` string, or null. */
+export function readCookie(cookies: string, name: string): string | null {
+  for (const part of cookies.split(";")) {
+    const eq = part.indexOf("=");
+    if (eq < 0 || part.slice(0, eq).trim() !== name) continue;
+    const raw = part.slice(eq + 1).trim();
+    try {
+      return decodeURIComponent(raw);
+    } catch {
+      return raw;
+    }
+  }
+  return null;
+}
+
+/** The token of the last sign-in / profile answer: used when the cookie cannot be read. */
+let knownCsrfToken: string | null = null;
+
+export function rememberCsrfToken(token: string | null | undefined): void {
+  if (token) knownCsrfToken = token;
+}
+
+/** The CSRF token to send now: the cookie wins, since it always belongs to the current session cookie. */
+export function currentCsrfToken(): string | null {
+  const fromCookie = typeof document === "undefined" ? null : readCookie(document.cookie, CSRF_COOKIE);
+  return fromCookie || knownCsrfToken;
+}
+
+// Every POST/PATCH/DELETE carries the CSRF token, read at request time (it changes on sign-in and password change).
+api.use({
+  onRequest({ request }) {
+    if (SAFE_METHODS.has(request.method.toUpperCase())) return undefined;
+    const token = currentCsrfToken();
+    if (token) request.headers.set(CSRF_HEADER, token);
+    return request;
+  },
+});
 
 type Schemas = components["schemas"];
 export type AppConfig = Schemas["AppConfigOut"];
@@ -20,6 +63,16 @@ export type OutboxSummary = Schemas["OutboxSummary"];
 export type OutboxPage = Schemas["Page_OutboxSummary_"];
 export type OutboxDetail = Schemas["OutboxDetail"];
 export type ErrorBody = Schemas["ErrorBody"];
+export type Me = Schemas["MeOut"];
+export type Workspace = Schemas["WorkspaceOut"];
+export type Role = Schemas["Role"];
+export type Member = Schemas["MemberOut"];
+export type MemberCreate = Schemas["MemberCreate"];
+export type MemberCreated = Schemas["MemberCreated"];
+export type ApiKey = Schemas["ApiKeyOut"];
+export type ApiKeyCreated = Schemas["ApiKeyCreated"];
+export type AuditEntry = Schemas["AuditOut"];
+export type AuditPage = Schemas["Page_AuditOut_"];
 
 /** An error answer of the API ({message, field, code}) or a failure to reach it. */
 export class ApiError extends Error {
@@ -76,6 +129,11 @@ export async function unwrap<D>(call: Promise<Result<D>>): Promise<D> {
   const { data, error, response } = result;
   if (!response.ok || error !== undefined) throw toApiError(response.status, error);
   return data as D;
+}
+
+/** True for the API's "sign in first" answer (any 401). */
+export function isUnauthenticated(err: unknown): boolean {
+  return err instanceof ApiError && err.status === 401;
 }
 
 /** A message to show for any thrown value. */

@@ -1,9 +1,10 @@
-import { keepPreviousData, useQuery } from "@tanstack/react-query";
-import { ApiError, api, toApiError, unwrap, type Health } from "./client";
+import { keepPreviousData, useQuery, type QueryClient } from "@tanstack/react-query";
+import { ApiError, api, isUnauthenticated, rememberCsrfToken, toApiError, unwrap, type Health, type Me } from "./client";
 
 export const PAGE_SIZE = 50;
 
 export const queryKeys = {
+  me: ["me"] as const,
   config: ["config"] as const,
   health: ["health"] as const,
   leads: (offset: number, search: string, limit: number) => ["leads", { offset, search, limit }] as const,
@@ -14,7 +15,34 @@ export const queryKeys = {
   progress: (id: number) => ["campaign", id, "progress"] as const,
   outbox: (offset: number, search: string, limit: number) => ["outbox", { offset, search, limit }] as const,
   outboxMessage: (id: number) => ["outbox-message", id] as const,
+  members: ["members"] as const,
+  apiKeys: ["api-keys"] as const,
+  permissionMatrix: ["permission-matrix"] as const,
+  audit: (filters: AuditFilters, offset: number, limit: number) => ["audit", { ...filters, offset, limit }] as const,
 };
+
+/** GET /api/auth/me, with a 401 answered as `null` (nobody is signed in) rather than as an error. */
+async function fetchMe(): Promise<Me | null> {
+  try {
+    const me = await unwrap(api.GET("/api/auth/me"));
+    rememberCsrfToken(me.csrf_token);
+    return me;
+  } catch (err) {
+    if (isUnauthenticated(err)) return null;
+    throw err;
+  }
+}
+
+/** The signed-in caller (`null` when signed out): user, current workspace, role, permissions. */
+export function useMe() {
+  return useQuery({ queryKey: queryKeys.me, queryFn: fetchMe, staleTime: 60_000 });
+}
+
+/** Store a fresh MeOut (sign-in, workspace switch, password change) and its CSRF token. */
+export function setMe(queryClient: QueryClient, me: Me | null): void {
+  if (me) rememberCsrfToken(me.csrf_token);
+  queryClient.setQueryData(queryKeys.me, me);
+}
 
 export function useConfig() {
   return useQuery({
@@ -95,6 +123,47 @@ export function useOutboxMessage(id: number | null) {
     queryFn: () => unwrap(api.GET("/api/outbox/{message_id}", { params: { path: { message_id: id ?? 0 } } })),
     enabled: id !== null,
     staleTime: Infinity,
+  });
+}
+
+export function useMembers(enabled = true) {
+  return useQuery({ queryKey: queryKeys.members, queryFn: () => unwrap(api.GET("/api/members")), enabled });
+}
+
+export function useApiKeys() {
+  return useQuery({ queryKey: queryKeys.apiKeys, queryFn: () => unwrap(api.GET("/api/api-keys")) });
+}
+
+export function usePermissionMatrix() {
+  return useQuery({
+    queryKey: queryKeys.permissionMatrix,
+    queryFn: () => unwrap(api.GET("/api/workspaces/permissions")),
+    staleTime: Infinity,
+  });
+}
+
+/** Filters of GET /api/audit; empty strings mean "any". `since`/`until` are ISO instants. */
+export type AuditFilters = {
+  action: string;
+  entity_type: string;
+  entity_id: string;
+  user_id: string;
+  since: string;
+  until: string;
+  search: string;
+};
+
+export function useAudit(filters: AuditFilters, offset: number, limit = PAGE_SIZE) {
+  return useQuery({
+    queryKey: queryKeys.audit(filters, offset, limit),
+    queryFn: () => {
+      const query: Record<string, string | number> = { limit, offset };
+      for (const [key, value] of Object.entries(filters)) if (value) query[key] = value;
+      // user_id is an integer to the API; the form keeps it as text.
+      if (filters.user_id) query.user_id = Number(filters.user_id);
+      return unwrap(api.GET("/api/audit", { params: { query } }));
+    },
+    placeholderData: keepPreviousData,
   });
 }
 

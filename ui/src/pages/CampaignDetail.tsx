@@ -3,12 +3,14 @@ import { Link, useParams } from "react-router-dom";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { ApiError, api, unwrap, type CampaignDetail, type Progress, type Run } from "../api/client";
 import { isActive, queryKeys } from "../api/queries";
-import { ErrorAlert } from "../components/Alert";
+import { Alert, ErrorAlert } from "../components/Alert";
 import { Icon } from "../components/Icon";
 import { ProgressBar } from "../components/ProgressBar";
 import { StatusBadge } from "../components/StatusBadge";
 import { TableState } from "../components/TableState";
 import { formatDateTime, formatNumber, formatPercent } from "../format";
+import { can } from "../auth";
+import { useSession } from "../session";
 import { NotFound } from "./NotFound";
 
 /** How often the progress panel asks for fresh numbers while a run is alive. */
@@ -69,6 +71,10 @@ function fromRun(r: Run): RunView {
 
 function CampaignView({ campaignId }: { campaignId: number }) {
   const queryClient = useQueryClient();
+  const me = useSession();
+  // Launch follows the workspace's approval rule; pause, resume and cancel need campaigns:launch.
+  const mayLaunch = me.can_launch;
+  const mayControl = can(me, "campaigns:launch");
 
   const campaign = useQuery({
     queryKey: queryKeys.campaign(campaignId),
@@ -211,32 +217,40 @@ function CampaignView({ campaignId }: { campaignId: number }) {
           </p>
         </div>
         <div className="page-actions">
-          {runStatus === "running" && (
+          {mayControl && runStatus === "running" && (
             <button type="button" className="btn btn-secondary" disabled={busy} onClick={() => control.mutate("pause")}>
               Pause
             </button>
           )}
-          {runStatus === "paused" && (
+          {mayControl && runStatus === "paused" && (
             <button type="button" className="btn btn-secondary" disabled={busy} onClick={() => control.mutate("resume")}>
               Resume
             </button>
           )}
-          {isActive(runStatus) && (
+          {mayControl && isActive(runStatus) && (
             <button type="button" className="btn btn-danger" disabled={busy} onClick={cancelRun}>
               Cancel
             </button>
           )}
-          <button
-            type="button"
-            className="btn btn-primary"
-            disabled={active || busy}
-            title={active ? "A run is in progress" : undefined}
-            onClick={() => launch.mutate()}
-          >
-            Launch
-          </button>
+          {mayLaunch && (
+            <button
+              type="button"
+              className="btn btn-primary"
+              disabled={active || busy}
+              title={active ? "A run is in progress" : undefined}
+              onClick={() => launch.mutate()}
+            >
+              Launch
+            </button>
+          )}
         </div>
       </div>
+
+      {!mayLaunch && can(me, "campaigns:write") && me.workspace.requires_approval && (
+        <Alert tone="info">
+          {me.workspace.name} requires approval to launch: a manager or an admin launches this campaign.
+        </Alert>
+      )}
 
       {Boolean(actionError) && <ErrorAlert error={actionError} onDismiss={() => setActionError(null)} />}
 
@@ -270,6 +284,14 @@ function CampaignView({ campaignId }: { campaignId: number }) {
             <dt>Updated</dt>
             <dd>{formatDateTime(data.updated_at)}</dd>
           </dl>
+          {can(me, "audit:read") && (
+            <Link
+              to={`/settings/audit?entity_type=campaign&entity_id=${data.id}`}
+              className="facts-link"
+            >
+              View history →
+            </Link>
+          )}
         </section>
       </div>
 

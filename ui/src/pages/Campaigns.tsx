@@ -9,9 +9,11 @@ import { ProgressBar } from "../components/ProgressBar";
 import { StatusBadge } from "../components/StatusBadge";
 import { TableState } from "../components/TableState";
 import { formatDate, formatNumber, formatPercent } from "../format";
+import { useCan } from "../session";
 
 export function Campaigns() {
   const campaigns = useCampaigns({ poll: true });
+  const canWrite = useCan("campaigns:write");
   const [formOpen, setFormOpen] = useState(false);
   const navigate = useNavigate();
   const rows = campaigns.data ?? [];
@@ -22,6 +24,7 @@ export function Campaigns() {
         title="Campaigns"
         subtitle="Each launch runs as a Temporal workflow."
         actions={
+          canWrite &&
           !formOpen && (
             <button type="button" className="btn btn-primary" onClick={() => setFormOpen(true)}>
               New campaign
@@ -29,7 +32,7 @@ export function Campaigns() {
           )
         }
       />
-      {formOpen && <NewCampaignForm onCancel={() => setFormOpen(false)} />}
+      {canWrite && formOpen && <NewCampaignForm onCancel={() => setFormOpen(false)} />}
       <ErrorAlert error={campaigns.error} />
       <div className="card card-table">
         <div className="table-wrap">
@@ -49,7 +52,7 @@ export function Campaigns() {
                 colSpan={6}
                 loading={campaigns.isPending}
                 empty={rows.length === 0}
-                emptyText="No campaigns yet. Create one with “New campaign”."
+                emptyText={canWrite ? "No campaigns yet. Create one with “New campaign”." : "No campaigns yet."}
               />
               {rows.map((campaign) => (
                 <tr

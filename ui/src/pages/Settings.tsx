@@ -1,0 +1,292 @@
+import { useState, type FormEvent } from "react";
+import { Link } from "react-router-dom";
+import { useMutation, useQueryClient } from "@tanstack/react-query";
+import { ApiError, api, unwrap, type Me } from "../api/client";
+import { queryKeys, usePermissionMatrix } from "../api/queries";
+import { ROLES, can } from "../auth";
+import { Alert, ErrorAlert } from "../components/Alert";
+import { PageHeader } from "../components/PageHeader";
+import { RoleBadge } from "../components/RoleBadge";
+import { useSession, useSwitchWorkspace } from "../session";
+
+export function Settings() {
+  const me = useSession();
+  const links = [
+    can(me, "members:manage") && { to: "/settings/members", text: "Manage members", note: "who works here, with which role" },
+    can(me, "api_keys:manage") && { to: "/settings/api-keys", text: "Manage API keys", note: "access for scripts and integrations" },
+    can(me, "audit:read") && { to: "/settings/audit", text: "Open the audit log", note: "who changed what, and when" },
+  ].filter((link) => link !== false);
+
+  return (
+    <>
+      <PageHeader title="Settings" subtitle={`Workspace “${me.workspace.name}”`} />
+      <div className="settings-grid">
+        {can(me, "settings:manage") ? (
+          <WorkspaceForm key={me.workspace.id} me={me} />
+        ) : (
+          <WorkspaceFacts me={me} />
+        )}
+        {links.length > 0 && (
+          <section className="card" aria-label="Access">
+            <h2 className="card-title">Access</h2>
+            <ul className="link-list">
+              {links.map((link) => (
+                <li key={link.to}>
+                  <Link to={link.to}>{link.text} →</Link>
+                  <span className="muted"> {link.note}</span>
+                </li>
+              ))}
+            </ul>
+          </section>
+        )}
+      </div>
+      <RoleMatrix role={me.role} />
+      <Workspaces me={me} />
+    </>
+  );
+}
+
+function WorkspaceFacts({ me }: { me: Me }) {
+  return (
+    <section className="card facts" aria-label="Workspace">
+      <h2>Workspace</h2>
+      <dl className="headers">
+        <dt>Name</dt>
+        <dd>{me.workspace.name}</dd>
+        <dt>Slug</dt>
+        <dd className="mono">{me.workspace.slug}</dd>
+        <dt>Approval</dt>
+        <dd>{me.workspace.requires_approval ? "Launches need a manager or admin" : "Not required to launch"}</dd>
+        <dt>Your role</dt>
+        <dd>
+          <RoleBadge role={me.role} />
+        </dd>
+      </dl>
+      <p className="muted card-note">Only admins change these settings.</p>
+    </section>
+  );
+}
+
+/** Name and "Require approval to launch" of the current workspace (admins). */
+function WorkspaceForm({ me }: { me: Me }) {
+  const queryClient = useQueryClient();
+  const [name, setName] = useState(me.workspace.name);
+  const [requiresApproval, setRequiresApproval] = useState(me.workspace.requires_approval);
+  const dirty = name.trim() !== me.workspace.name || requiresApproval !== me.workspace.requires_approval;
+
+  const save = useMutation({
+    mutationFn: () =>
+      unwrap(
+        api.PATCH("/api/workspaces/current", {
+          body: {
+            ...(name.trim() !== me.workspace.name ? { name: name.trim() } : {}),
+            ...(requiresApproval !== me.workspace.requires_approval ? { requires_approval: requiresApproval } : {}),
+          },
+        }),
+      ),
+    // The name shows in the switcher and approval decides who may launch: read the profile again.
+    onSuccess: () => queryClient.invalidateQueries({ queryKey: queryKeys.me }),
+  });
+
+  const badField = save.error instanceof ApiError ? save.error.field : null;
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    save.mutate();
+  };
+
+  return (
+    <form className="card form" onSubmit={submit} aria-label="Workspace settings">
+      <div className="card-header">
+        <h2>Workspace</h2>
+        <span className="muted mono">{me.workspace.slug}</span>
+      </div>
+      <label className="field">
+        <span className="field-label">Name</span>
+        <input
+          name="workspace_name"
+          className={badField === "name" ? "input invalid" : "input"}
+          value={name}
+          onChange={(event) => setName(event.target.value)}
+          maxLength={200}
+          required
+        />
+      </label>
+      <label className="check">
+        <input
+          type="checkbox"
+          name="requires_approval"
+          checked={requiresApproval}
+          onChange={(event) => setRequiresApproval(event.target.checked)}
+        />
+        <span>
+          <span className="strong">Require approval to launch</span>
+          <span className="field-hint check-hint">
+            Marketers can prepare campaigns but only managers and admins launch them.
+          </span>
+        </span>
+      </label>
+      <ErrorAlert error={save.error} />
+      {save.isSuccess && !dirty && (
+        <Alert tone="success" onDismiss={() => save.reset()}>
+          Settings saved.
+        </Alert>
+      )}
+      <div className="form-actions">
+        <button type="submit" className="btn btn-primary" disabled={!dirty || save.isPending}>
+          Save
+        </button>
+      </div>
+    </form>
+  );
+}
+
+const PERMISSION_ORDER = [
+  "workspace:read",
+  "leads:write",
+  "lists:write",
+  "templates:write",
+  "media:write",
+  "campaigns:write",
+  "campaigns:launch",
+  "campaigns:approve",
+  "analytics:read",
+  "audit:read",
+  "members:manage",
+  "api_keys:manage",
+  "settings:manage",
+];
+
+/** Which role may do what, as the server defines it. */
+function RoleMatrix({ role }: { role: string }) {
+  const matrix = usePermissionMatrix();
+  const roles = matrix.data ? ROLES.filter((r) => r in matrix.data.roles) : [];
+  const known = new Set(Object.values(matrix.data?.roles ?? {}).flat());
+  const permissions = [...PERMISSION_ORDER.filter((p) => known.has(p)), ...[...known].filter((p) => !PERMISSION_ORDER.includes(p)).sort()];
+  return (
+    <section className="card card-table" aria-label="Roles">
+      <div className="card-header">
+        <h2>Roles</h2>
+      </div>
+      <ErrorAlert error={matrix.error} />
+      {matrix.isPending && <p className="muted card-note">Loading…</p>}
+      {matrix.data && (
+        <div className="table-wrap">
+          <table className="table matrix">
+            <thead>
+              <tr>
+                <th>Permission</th>
+                {roles.map((r) => (
+                  <th key={r} className={`center ${r === role ? "current-col" : ""}`}>
+                    {r}
+                    {r === role && " (you)"}
+                  </th>
+                ))}
+              </tr>
+            </thead>
+            <tbody>
+              {permissions.map((permission) => (
+                <tr key={permission}>
+                  <td className="mono">{permission}</td>
+                  {roles.map((r) => {
+                    const granted = matrix.data.roles[r]?.includes(permission) ?? false;
+                    return (
+                      <td key={r} className={`center ${r === role ? "current-col" : ""}`}>
+                        {granted ? <span className="granted" aria-label="yes">✓</span> : <span className="muted" aria-label="no">—</span>}
+                      </td>
+                    );
+                  })}
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </section>
+  );
+}
+
+/** The caller's workspaces, and a form to create one (its creator becomes its admin). */
+function Workspaces({ me }: { me: Me }) {
+  const switchWorkspace = useSwitchWorkspace();
+  const [name, setName] = useState("");
+  const create = useMutation({
+    mutationFn: (workspaceName: string) => unwrap(api.POST("/api/workspaces", { body: { name: workspaceName } })),
+    // Move into the new workspace at once: that is why one creates it.
+    onSuccess: (workspace) => {
+      setName("");
+      switchWorkspace.mutate(workspace.id);
+    },
+  });
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    create.mutate(name.trim());
+  };
+  const busy = create.isPending || switchWorkspace.isPending;
+
+  return (
+    <section className="card card-table" aria-label="Your workspaces">
+      <div className="card-header">
+        <h2>Your workspaces</h2>
+      </div>
+      <div className="table-wrap">
+        <table className="table">
+          <thead>
+            <tr>
+              <th>Name</th>
+              <th>Your role</th>
+              <th>Approval</th>
+              <th />
+            </tr>
+          </thead>
+          <tbody>
+            {me.workspaces.map((workspace) => (
+              <tr key={workspace.id} data-testid="workspace-row">
+                <td className="strong">{workspace.name}</td>
+                <td>
+                  <RoleBadge role={workspace.role} />
+                </td>
+                <td className="muted">{workspace.requires_approval ? "required" : "not required"}</td>
+                <td className="num">
+                  {workspace.id === me.workspace.id ? (
+                    <span className="muted">current</span>
+                  ) : (
+                    <button
+                      type="button"
+                      className="btn btn-secondary btn-sm"
+                      disabled={busy || me.user === null}
+                      onClick={() => switchWorkspace.mutate(workspace.id)}
+                    >
+                      Switch
+                    </button>
+                  )}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+      {me.user && (
+        <form className="inline-form" onSubmit={submit} aria-label="New workspace">
+          <label className="field grow">
+            <span className="field-label">New workspace</span>
+            <input
+              name="new_workspace"
+              className="input"
+              value={name}
+              onChange={(event) => setName(event.target.value)}
+              placeholder="Acme Europe"
+              maxLength={200}
+              required
+            />
+          </label>
+          <button type="submit" className="btn btn-primary" disabled={busy || name.trim() === ""}>
+            Create workspace
+          </button>
+        </form>
+      )}
+      <div className="card-alerts">
+        <ErrorAlert error={create.error ?? switchWorkspace.error} />
+      </div>
+    </section>
+  );
+}
