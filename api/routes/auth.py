@@ -32,6 +32,8 @@ async def login(body: LoginRequest, request: Request, response: Response, sessio
     ok = verify_password(body.password, user.password_hash if user else None)
     membership = await _first_membership(session, user.id) if ok and user and user.is_active else None
     if membership is None:
+        window = timedelta(minutes=settings.login_failure_window_minutes)
+        await session.execute(delete(LoginFailure).where(col(LoginFailure.at) < datetime.now(UTC) - window))
         session.add(LoginFailure(email=email, ip=ip))
         await session.commit()
         raise ApiError(401, INVALID_LOGIN, code="unauthenticated")
