@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Coroutine
+from datetime import UTC, datetime
 from typing import Any
 
 import aiosmtplib
 import structlog
-from sqlalchemy import text
+from domain.filters import FilterError
+from sqlalchemy import and_, literal, select, text
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio import activity
@@ -17,7 +20,11 @@ from temporalio.exceptions import ApplicationError
 from activities.email_message import build_email, delivery_message_id
 from activities.smtp_pool import SmtpPool
 from domain.eligibility import email_skip_reason
+from domain.lists import filter_context_from, saved_list_membership
 from domain.rendering import CompiledTemplate, TemplateError, lead_context
+from models.campaigns import RunAudience
+from models.leads import CustomFieldDefinition, Lead
+from models.lists import LeadList
 from models.payloads.campaign import (
     AudienceSnapshot,
     FinishRunInput,
@@ -25,6 +32,7 @@ from models.payloads.campaign import (
     SendBatchResult,
     SnapshotAudienceInput,
 )
+from models.workspaces import Workspace
 
 log = structlog.get_logger("herald.activities.campaign")
 
@@ -45,19 +53,19 @@ class CampaignActivities:
         _bind_log_context(run_db_id=input.run_id)
         async with self.sessions() as session:
             campaign = (
-                await session.execute(text("SELECT list_id FROM campaigns WHERE id = :id"), {"id": input.campaign_id})
+                await session.execute(
+                    text("SELECT list_id, workspace_id FROM campaigns WHERE id = :id"), {"id": input.campaign_id}
+                )
             ).one_or_none()
             if campaign is None:
                 raise ApplicationError(
                     f"campaign {input.campaign_id} not found", type="ConfigurationError", non_retryable=True
                 )
-            if campaign.list_id is None:
-                source = "SELECT :run_id, id FROM leads"
-            else:
-                source = "SELECT :run_id, lead_id FROM list_members WHERE list_id = :list_id"
+            condition = await _audience_condition(session, campaign.workspace_id, campaign.list_id)
             await session.execute(
-                text(f"INSERT INTO campaign_run_audience (run_id, lead_id) {source} ON CONFLICT DO NOTHING"),
-                {"run_id": input.run_id, "list_id": campaign.list_id},
+                insert(RunAudience)
+                .from_select(["run_id", "lead_id"], select(literal(input.run_id), Lead.id).where(condition))
+                .on_conflict_do_nothing()
             )
             total = (
                 await session.execute(
@@ -158,7 +166,7 @@ class CampaignActivities:
                 text(
                     """
                     SELECT l.id, l.email, l.phone, l.first_name, l.last_name, l.status, l.timezone,
-                           l.custom_fields, l.consent_email
+                           l.custom_fields, l.consent_email, l.suppressed_email, l.company
                     FROM campaign_run_audience a JOIN leads l ON l.id = a.lead_id
                     WHERE a.run_id = :run_id AND a.lead_id > :after
                     ORDER BY a.lead_id
@@ -312,6 +320,27 @@ async def _finish_even_if_cancelled(send: Coroutine[Any, Any, None]) -> None:
     except asyncio.CancelledError:
         await task
         raise
+
+
+async def _audience_condition(session: AsyncSession, workspace_id: int, list_id: int | None):
+    """Every lead of the workspace, or the members of the list as it stands now (its filter evaluated)."""
+    in_workspace = Lead.workspace_id == workspace_id
+    if list_id is None:
+        return in_workspace
+    lead_list = await session.get(LeadList, list_id)
+    if lead_list is None or lead_list.workspace_id != workspace_id:
+        raise ApplicationError(f"list {list_id} not found", type="ConfigurationError", non_retryable=True)
+    workspace = await session.get(Workspace, workspace_id)
+    definitions = (
+        await session.execute(select(CustomFieldDefinition).where(CustomFieldDefinition.workspace_id == workspace_id))
+    ).scalars()
+    ctx = filter_context_from(workspace_id, datetime.now(UTC), workspace.lead_statuses, definitions)
+    try:
+        return and_(in_workspace, saved_list_membership(list_id, lead_list.kind, lead_list.filter, ctx))
+    except FilterError as exc:
+        raise ApplicationError(
+            f"the list's filter is invalid: {exc}", type="ConfigurationError", non_retryable=True
+        ) from exc
 
 
 def _bind_log_context(**extra: Any) -> None:

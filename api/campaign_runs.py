@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import func, text
+from sqlalchemy import and_, func, text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from temporalio.client import Client, WorkflowHandle
@@ -16,16 +16,18 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
 from api.errors import ApiError
+from api.lead_service import filter_context
 from api.schemas import CampaignDetail, CampaignOut, ProgressOut, RunOut
 from api.scoping import Scope
 from core.settings import Settings
 from core.temporal import CAMPAIGN_ID
 from core.workflow_ids import campaign_run_workflow_id
+from domain.lists import saved_list_membership
 from domain.permissions import may_launch
 from domain.progress import percent_done
 from models.campaigns import ACTIVE_STATUSES, Campaign, CampaignRun, CampaignStatus
 from models.leads import Lead
-from models.lists import LeadList, ListMember
+from models.lists import LeadList
 from models.payloads.campaign import CampaignProgress, CampaignRunInput
 from models.templates import Template
 
@@ -137,11 +139,13 @@ def _campaign_out(
 
 
 async def audience_size(scope: Scope, list_id: int | None) -> int:
-    if list_id is None:
-        return (await scope.session.exec(select(func.count()).select_from(Lead).where(scope.where(Lead)))).one()
-    return (
-        await scope.session.exec(select(func.count()).select_from(ListMember).where(ListMember.list_id == list_id))
-    ).one()
+    """How many leads the campaign would reach now: the workspace's leads, or the list as it stands."""
+    condition = scope.where(Lead)
+    if list_id is not None:
+        lead_list = await scope.get(LeadList, list_id, "list")
+        ctx = await filter_context(scope)
+        condition = and_(condition, saved_list_membership(list_id, lead_list.kind, lead_list.filter, ctx))
+    return (await scope.session.exec(select(func.count()).select_from(Lead).where(condition))).one()
 
 
 async def launch(scope: Scope, client: Client, settings: Settings, campaign_id: int) -> RunOut:

@@ -14,7 +14,20 @@ from temporalio.client import Client
 from api.deps import TemporalProvider
 from api.errors import ApiError, ErrorBody, install_error_handlers
 from api.middleware import install_middleware
-from api.routes import api_keys, audit, auth, campaigns, health, leads, lists, members, outbox, templates, workspaces
+from api.routes import (
+    api_keys,
+    audit,
+    auth,
+    campaigns,
+    custom_fields,
+    health,
+    leads,
+    lists,
+    members,
+    outbox,
+    templates,
+    workspaces,
+)
 from core.db import create_engine, session_factory
 from core.settings import Settings, get_settings
 
@@ -55,7 +68,20 @@ def create_app(settings: Settings | None = None, temporal_client: Client | None 
     )
     install_error_handlers(app)
     install_middleware(app, settings)
-    for module in (health, auth, workspaces, members, api_keys, audit, leads, lists, templates, campaigns, outbox):
+    for module in (
+        health,
+        auth,
+        workspaces,
+        members,
+        api_keys,
+        audit,
+        custom_fields,
+        leads,
+        lists,
+        templates,
+        campaigns,
+        outbox,
+    ):
         app.include_router(module.router)
     _mount_ui(app, settings.ui_dist_dir)
     return app

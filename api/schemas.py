@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Generic, Literal, TypeVar
-from zoneinfo import available_timezones
+from typing import Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 T = TypeVar("T")
-ConsentValue = Literal["granted", "denied", "unknown"]
-LeadStatusValue = Literal["new", "contacted", "qualified", "proposal", "won", "lost", "unsubscribed"]
-_TIMEZONES = available_timezones()
 
 
 class Page(BaseModel, Generic[T]):
@@ -19,70 +15,6 @@ class Page(BaseModel, Generic[T]):
     total: int
     limit: int
     offset: int
-
-
-class LeadCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    email: EmailStr | None = None
-    phone: str | None = Field(default=None, max_length=32, pattern=r"^\+?[0-9 ()\-.]{4,31}$")
-    first_name: str = Field(default="", max_length=200)
-    last_name: str = Field(default="", max_length=200)
-    status: LeadStatusValue = "new"
-    timezone: str = "UTC"
-    custom_fields: dict[str, Any] = Field(default_factory=dict)
-    consent_email: ConsentValue = "unknown"
-    consent_sms: ConsentValue = "unknown"
-    consent_whatsapp: ConsentValue = "unknown"
-
-    @field_validator("email")
-    @classmethod
-    def _normalise_email(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        local, _, domain = value.strip().rpartition("@")
-        return f"{local}@{domain.lower()}"
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_timezone(cls, value: str) -> str:
-        if value not in _TIMEZONES:
-            raise ValueError(f"unknown IANA timezone {value!r}")
-        return value
-
-
-class LeadOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    id: int
-    email: str | None
-    phone: str | None
-    first_name: str
-    last_name: str
-    status: str
-    timezone: str
-    custom_fields: dict[str, Any]
-    consent_email: str
-    consent_sms: str
-    consent_whatsapp: str
-    created_at: datetime
-    updated_at: datetime
-
-
-class ListCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    name: str = Field(min_length=1, max_length=200)
-    description: str = Field(default="", max_length=2000)
-    lead_ids: list[int] = Field(default_factory=list, max_length=100_000)
-
-
-class ListOut(BaseModel):
-    id: int
-    name: str
-    description: str
-    member_count: int
-    created_at: datetime
 
 
 class TemplateCreate(BaseModel):

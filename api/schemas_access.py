@@ -25,6 +25,20 @@ class WorkspaceOut(BaseModel):
     slug: str
     requires_approval: bool
     role: str
+    lead_statuses: list[str] = Field(default_factory=list)
+    default_region: str = "US"
+
+    @classmethod
+    def of(cls, workspace: Any, role: str) -> WorkspaceOut:
+        return cls(
+            id=workspace.id,
+            name=workspace.name,
+            slug=workspace.slug,
+            requires_approval=workspace.requires_approval,
+            role=role,
+            lead_statuses=list(workspace.lead_statuses),
+            default_region=workspace.default_region,
+        )
 
 
 class UserOut(BaseModel):
@@ -67,6 +81,8 @@ class WorkspaceUpdate(BaseModel):
 
     name: str | None = Field(default=None, min_length=1, max_length=200)
     requires_approval: bool | None = None
+    lead_statuses: list[str] | None = Field(default=None, min_length=1, max_length=30, description="The pipeline")
+    default_region: str | None = Field(default=None, pattern="^[A-Z]{2}$", description="For phones without +country")
 
 
 class MemberOut(BaseModel):

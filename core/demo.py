@@ -108,14 +108,24 @@ REGIONS = [
 STATUSES = ["new"] * 40 + ["contacted"] * 25 + ["qualified"] * 15 + ["proposal"] * 8 + ["won"] * 7 + ["lost"] * 5
 COMPANIES = ["Acme", "Globex", "Initech", "Umbrella", "Stark Industries", "Wayne Enterprises", "Hooli", "Vandelay"]
 DOMAINS = ["example.com", "example.org", "example.net"]
+TAGS = ["newsletter", "webinar", "trial", "vip", "partner", "event-2026"]
+SOURCES = ["website", "webinar", "referral", "import", "event", "linkedin"]
+TITLES = ["CEO", "CTO", "Head of Marketing", "Marketing Manager", "Sales Director", "Product Manager", "Founder"]
+HOT_LEADS = {
+    "combinator": "and",
+    "rules": [
+        {"field": "score", "operator": ">=", "value": 70},
+        {"field": "status", "operator": "in", "value": ["qualified", "proposal"]},
+    ],
+}
 
 TEMPLATE_HTML = """<h1>Hello {{ first_name }},</h1>
-<p>Here is what is new at Herald this month, picked for {{ custom.company or "you" }}.</p>
+<p>Here is what is new at Herald this month, picked for {{ company or "you" }}.</p>
 <ul><li>Durable campaigns that survive crashes</li><li>Journeys that wait days without losing a lead</li></ul>
 <p>See you soon,<br>The Herald team</p>"""
 TEMPLATE_TEXT = """Hello {{ first_name }},
 
-Here is what is new at Herald this month, picked for {{ custom.company or "you" }}.
+Here is what is new at Herald this month, picked for {{ company or "you" }}.
 
 - Durable campaigns that survive crashes
 - Journeys that wait days without losing a lead
@@ -135,6 +145,8 @@ def demo_leads(workspace_id: int, count: int = 1000, seed: int = 42) -> list[Lea
         country, tz, prefix, firsts, lasts = REGIONS[n % len(REGIONS)]
         first, last = rng.choice(firsts), rng.choice(lasts)
         consent = rng.choices(["granted", "unknown", "denied"], weights=[85, 10, 5])[0]
+        suppressed = rng.choices([None, "bounced", "unsubscribed"], weights=[97, 2, 1])[0]
+        signed_up = f"2026-{rng.randrange(1, 11):02d}-{rng.randrange(1, 28):02d}T10:00:00Z"
         leads.append(
             Lead(
                 workspace_id=workspace_id,
@@ -144,8 +156,19 @@ def demo_leads(workspace_id: int, count: int = 1000, seed: int = 42) -> list[Lea
                 last_name=last,
                 status=rng.choice(STATUSES),
                 timezone=tz,
-                custom_fields={"company": rng.choice(COMPANIES), "country": country, "score": rng.randrange(0, 100)},
+                company=rng.choice(COMPANIES),
+                job_title=rng.choice(TITLES),
+                country=country,
+                score=rng.randrange(0, 100),
+                source=rng.choice(SOURCES),
+                tags=sorted(set(rng.sample(TAGS, rng.randrange(0, 3)))),
                 consent_email=consent,
+                consent_details=(
+                    {"email": {"source": "signup form", "at": signed_up, "wording": "Send me news"}}
+                    if consent == "granted"
+                    else {}
+                ),
+                suppressed_email=suppressed,
                 consent_sms=rng.choice(["granted", "unknown"]),
                 consent_whatsapp="unknown",
             )
@@ -176,6 +199,15 @@ async def load_demo(session: AsyncSession, workspace_id: int, lead_count: int = 
     await session.flush()
     session.add_all([ListMember(list_id=demo_list.id, lead_id=lead.id) for lead in leads])
     session.add(Campaign(workspace_id=workspace_id, name=DEMO_CAMPAIGN, template_id=template.id, list_id=demo_list.id))
+    session.add(
+        LeadList(
+            workspace_id=workspace_id,
+            name="Hot leads",
+            description="Qualified or in proposal with a score of 70 or more (a dynamic list).",
+            kind="dynamic",
+            filter=HOT_LEADS,
+        )
+    )
     await session.commit()
     return True
 

@@ -8,6 +8,7 @@ from typing import Any
 SKIP_NO_EMAIL = "no email address"
 SKIP_CONSENT_DENIED = "email consent denied"
 SKIP_UNSUBSCRIBED = "lead unsubscribed"
+SKIP_SUPPRESSED = "email suppressed ({reason})"
 
 
 def email_skip_reason(lead: Mapping[str, Any]) -> str | None:
@@ -17,4 +18,6 @@ def email_skip_reason(lead: Mapping[str, Any]) -> str | None:
         return SKIP_CONSENT_DENIED
     if lead.get("status") == "unsubscribed":
         return SKIP_UNSUBSCRIBED
+    if lead.get("suppressed_email"):
+        return SKIP_SUPPRESSED.format(reason=lead["suppressed_email"])
     return None

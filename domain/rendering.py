@@ -64,7 +64,7 @@ def _render(part: str, template, context: Mapping[str, Any]) -> str:
 
 
 def lead_context(lead: Mapping[str, Any]) -> dict[str, Any]:
-    """The variables a template sees for one lead: `{{ first_name }}`, `{{ custom.company }}`..."""
+    """The variables a template sees for one lead: `{{ first_name }}`, `{{ company }}`, `{{ custom.<key> }}`..."""
     first = lead.get("first_name") or ""
     last = lead.get("last_name") or ""
     return {
@@ -75,5 +75,6 @@ def lead_context(lead: Mapping[str, Any]) -> dict[str, Any]:
         "phone": lead.get("phone") or "",
         "status": lead.get("status") or "",
         "timezone": lead.get("timezone") or "UTC",
+        "company": lead.get("company") or "",
         "custom": dict(lead.get("custom_fields") or {}),
     }

@@ -39,3 +39,6 @@ class Delivery(SQLModel, table=True):
     created_at: datetime = created_at_field()
     updated_at: datetime = updated_at_field()
     sent_at: datetime | None = optional_timestamp_field()
+    # Filled by tracking (opens, clicks); the filter engine's engagement conditions read them.
+    opened_at: datetime | None = optional_timestamp_field()
+    clicked_at: datetime | None = optional_timestamp_field()

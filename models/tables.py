@@ -5,8 +5,8 @@ from sqlmodel import SQLModel
 from models.audit import AuditEntry
 from models.campaigns import Campaign, CampaignRun, RunAudience
 from models.deliveries import Delivery
-from models.leads import Lead
-from models.lists import LeadList, ListMember
+from models.leads import CustomFieldDefinition, Lead, LeadEvent
+from models.lists import LeadList, ListMember, ListSnapshot
 from models.outbox import OutboxMessage
 from models.templates import Template
 from models.workspaces import ApiKey, LoginFailure, LoginSession, Membership, User, Workspace
@@ -18,10 +18,13 @@ __all__ = [
     "AuditEntry",
     "Campaign",
     "CampaignRun",
+    "CustomFieldDefinition",
     "Delivery",
     "Lead",
+    "LeadEvent",
     "LeadList",
     "ListMember",
+    "ListSnapshot",
     "LoginFailure",
     "LoginSession",
     "Membership",

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 from sqlalchemy import Column, DateTime, ForeignKey, Index, Integer
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
 from models.base import created_at_field, optional_timestamp_field
+
+DEFAULT_LEAD_STATUSES = ["new", "contacted", "qualified", "proposal", "won", "lost"]
 
 
 class Workspace(SQLModel, table=True):
@@ -17,6 +21,11 @@ class Workspace(SQLModel, table=True):
     name: str = Field(max_length=200)
     slug: str = Field(max_length=64, unique=True)
     requires_approval: bool = False
+    lead_statuses: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_LEAD_STATUSES),
+        sa_column=Column(JSONB, nullable=False, server_default=json.dumps(DEFAULT_LEAD_STATUSES)),
+    )
+    default_region: str = Field(default="US", max_length=2, description="Region for phone numbers without +country")
     created_at: datetime = created_at_field()
 
 

@@ -30,7 +30,7 @@ from core.settings import Settings
 from core.smtp_sink import start_smtp_sink
 from core.temporal import SEARCH_ATTRIBUTES, dev_server_binary, dynamic_config_args
 from domain.permissions import Role
-from workers.campaign_worker import build_worker
+from workers.main_queue import build_worker
 
 # Small enough that a 200-lead campaign in batches of 25 continues-as-new at least once.
 CONTINUE_AS_NEW_EVENTS = 40

@@ -178,3 +178,29 @@ async def _workflow_id(page) -> str:
     text = await page.get_by_test_id("workflow-id").text_content()
     assert text and text.startswith("campaign-") and "-run-1" in text
     return text.strip()
+
+
+async def test_build_a_filter_see_the_count_change_and_save_the_list(live_app, browser, db, tenant):
+    await make_leads(db, 10, prefix="hot", score=80)
+    await make_leads(db, 20, prefix="cold", score=10)
+    page = await _sign_in(browser, live_app, "admin@acme.test")
+    await page.get_by_role("link", name="Lists", exact=True).click()
+    await expect(page.get_by_role("heading", name="Lists")).to_be_visible()
+    await page.get_by_role("button", name="New list").click()
+    await page.locator('input[name="name"]').fill("High scorers")
+    await page.locator('select[name="kind"]').select_option("dynamic")
+    await expect(page.get_by_test_id("preview-total")).to_have_text("30")
+
+    await page.get_by_role("button", name="+ Rule").first.click()
+    await page.locator("select.rule-fields").last.select_option("score")
+    await page.locator("select.rule-operators").last.select_option(">=")
+    await page.locator("input.rule-value").last.fill("50")
+    await expect(page.get_by_test_id("preview-total")).to_have_text("10")
+    await page.screenshot(path=SCREENSHOTS / "list-editor.png", full_page=True)
+
+    await page.get_by_role("button", name="Save list").click()
+    await expect(page).to_have_url(re.compile(r"/lists/\d+$"))
+    await page.get_by_role("link", name="Lists", exact=True).click()
+    row = page.get_by_test_id("list-row").filter(has_text="High scorers")
+    await expect(row).to_contain_text("10")
+    await page.close()

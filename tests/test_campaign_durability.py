@@ -5,11 +5,18 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 
+import pytest
+from temporalio import activity
+from temporalio.client import WorkflowExecutionStatus, WorkflowFailureError
+from temporalio.worker import Worker
+
 from activities.smtp_pool import SmtpConfig, SmtpPool
+from models.payloads.campaign import AudienceSnapshot, CampaignRunInput, FinishRunInput, SnapshotAudienceInput
 from tests import conftest
 from tests.conftest import running_worker
 from tests.factories import make_campaign, make_leads
 from tests.helpers import delivery_counts, eventually, outbox_rows, wait_for_status
+from workflows.campaign import CampaignWorkflow
 
 
 class SlowPool(SmtpPool):
@@ -94,3 +101,39 @@ async def test_cancel_stops_further_batches_and_marks_the_run_cancelled(api, wor
     relaunch = await api.post(f"/api/campaigns/{campaign_id}/launch")
     assert relaunch.status_code == 202 and relaunch.json()["number"] == 2
     await wait_for_status(api, campaign_id, "completed")
+
+
+async def test_cancel_while_an_activity_runs_ends_cancelled_not_failed(temporal_client, task_queue):
+    """The cancel request lands while the snapshot activity is running (held open here until cancelled)."""
+    started = asyncio.Event()
+    finished: list[str] = []
+
+    @activity.defn(name="snapshot_audience")
+    async def endless_snapshot(_input: SnapshotAudienceInput) -> AudienceSnapshot:
+        started.set()
+        while True:
+            activity.heartbeat()
+            await asyncio.sleep(0.1)
+
+    @activity.defn(name="finish_run")
+    async def record_finish(input: FinishRunInput) -> None:
+        finished.append(input.status)
+
+    async with Worker(
+        temporal_client,
+        task_queue=task_queue,
+        workflows=[CampaignWorkflow],
+        activities=[endless_snapshot, record_finish],
+    ):
+        handle = await temporal_client.start_workflow(
+            CampaignWorkflow.run,
+            CampaignRunInput(campaign_id=1, run_id=1, run_number=1),
+            id=f"cancel-during-activity-{task_queue}",
+            task_queue=task_queue,
+        )
+        await asyncio.wait_for(started.wait(), timeout=30)
+        await handle.cancel()
+        with pytest.raises(WorkflowFailureError):
+            await handle.result()
+    assert (await handle.describe()).status == WorkflowExecutionStatus.CANCELED
+    assert finished == ["cancelled"]

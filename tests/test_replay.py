@@ -14,10 +14,12 @@ from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
+from models.payloads.lists import ListStatsInput
 from tests.factories import make_campaign, make_leads
 from tests.helpers import wait_for_status
-from workers.campaign_worker import WORKFLOWS
+from workers.main_queue import WORKFLOWS
 from workflows.campaign import CampaignWorkflow
+from workflows.list_stats import ListStatsWorkflow
 
 HISTORIES = Path(__file__).parent / "histories"
 RECORD = os.environ.get("HERALD_RECORD_HISTORIES") == "1"
@@ -60,6 +62,17 @@ async def test_record_campaign_histories(api, worker, db, temporal_client):
     await _save(temporal_client, run["workflow_id"], "cancelled")
 
 
-async def _save(client, workflow_id: str, name: str) -> None:
+@pytest.mark.skipif(not RECORD, reason="set HERALD_RECORD_HISTORIES=1 to record new histories")
+async def test_record_list_stats_history(api, worker, db, temporal_client, settings):
+    await api.post(
+        "/api/lists", json={"name": "Everyone", "kind": "dynamic", "filter": {"combinator": "and", "rules": []}}
+    )
+    await temporal_client.execute_workflow(
+        "ListStatsWorkflow", ListStatsInput(), id="list-stats-record", task_queue=settings.temporal_task_queue
+    )
+    await _save(temporal_client, "list-stats-record", "daily", ListStatsWorkflow)
+
+
+async def _save(client, workflow_id: str, name: str, workflow: type = CampaignWorkflow) -> None:
     history = await client.get_workflow_handle(workflow_id).fetch_history()
-    (HISTORIES / f"{CampaignWorkflow.__name__}-{name}.json").write_text(history.to_json())
+    (HISTORIES / f"{workflow.__name__}-{name}.json").write_text(history.to_json())

@@ -139,9 +139,11 @@ async def test_demo_data_is_realistic(db, tenant):
         ).one()
         lists = (await session.execute(text("SELECT count(*) FROM list_members"))).scalar_one()
         campaign = (await session.execute(text("SELECT status FROM campaigns"))).scalar_one()
+        kinds = dict((await session.execute(text("SELECT name, kind FROM lists"))).all())
     assert row.leads == 1000 and row.phones == 1000
     assert row.zones >= 10 and row.continents >= 5 and row.statuses >= 5
     assert lists == 1000 and campaign == "draft"
+    assert kinds == {"Newsletter subscribers": "static", "Hot leads": "dynamic"}
 
 
 def _herald(database_url: str, *args: str) -> str:

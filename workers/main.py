@@ -11,9 +11,10 @@ import structlog
 from activities.smtp_pool import SmtpConfig, SmtpPool
 from core.db import create_engine, session_factory
 from core.logging import configure_logging
+from core.schedules import ensure_schedules
 from core.settings import Settings, get_settings
 from core.temporal import connect, ensure_search_attributes
-from workers.campaign_worker import build_worker
+from workers.main_queue import build_worker
 
 log = structlog.get_logger("herald.worker")
 
@@ -37,6 +38,7 @@ async def run_worker(settings: Settings) -> None:
         raise SystemExit("DATABASE_URL is required for the worker (herald run sets it for the embedded database)")
     client = await connect(settings.temporal_target, settings.temporal_namespace)
     await ensure_search_attributes(client)
+    await ensure_schedules(client, settings.temporal_task_queue)
     engine = create_engine(settings.database_url)
     smtp = smtp_pool_from(settings)
     stop = asyncio.Event()

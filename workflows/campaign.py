@@ -8,6 +8,7 @@ from datetime import timedelta
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import CancelledError as TemporalCancelledError
 
 with workflow.unsafe.imports_passed_through():
     from activities.campaign_activities import CampaignActivities
@@ -34,6 +35,7 @@ SEND_RETRY = RetryPolicy(
     non_retryable_error_types=["TemplateError", "ConfigurationError"],
 )
 SEND_HEARTBEAT_TIMEOUT = timedelta(seconds=60)
+CANCELLED_ACTIVITY_PATCH = "cancelled-activity-means-cancelled"  # 2026-11: was recorded as a failed run
 
 
 @workflow.defn
@@ -69,6 +71,11 @@ class CampaignWorkflow:
             await self._finish(input, "cancelled")
             raise
         except ActivityError as err:
+            # A cancellation that lands while an activity runs arrives as the activity's CancelledError.
+            if workflow.patched(CANCELLED_ACTIVITY_PATCH) and isinstance(err.cause, TemporalCancelledError):
+                self._status = "cancelled"
+                await self._finish(input, "cancelled")
+                raise asyncio.CancelledError() from err
             self._status = "failed"
             await self._finish(input, "failed", error=str(err.cause or err))
             raise ApplicationError(f"campaign run failed: {err.cause or err}", non_retryable=True) from err

@@ -169,27 +169,17 @@ async def _me(session, user: User | None, workspace_id: int, csrf: str | None, a
                 .order_by(col(Workspace.name))
             )
         ).all()
-        workspaces = [_workspace_out(w, role) for w, role in rows]
+        workspaces = [WorkspaceOut.of(w, role) for w, role in rows]
         role = next(r for w, r in rows if w.id == workspace_id)
     else:
         role = api_key_role or Role.viewer.value
-        workspaces = [_workspace_out(workspace, role)]
+        workspaces = [WorkspaceOut.of(workspace, role)]
     return MeOut(
         user=UserOut(id=user.id, email=user.email, name=user.name) if user else None,
-        workspace=_workspace_out(workspace, role),
+        workspace=WorkspaceOut.of(workspace, role),
         role=role,
         permissions=sorted(str(p) for p in ROLE_PERMISSIONS[Role(role)]),
         can_launch=may_launch(role, workspace.requires_approval),
         workspaces=workspaces,
         csrf_token=csrf,
-    )
-
-
-def _workspace_out(workspace: Workspace, role: str) -> WorkspaceOut:
-    return WorkspaceOut(
-        id=workspace.id,
-        name=workspace.name,
-        slug=workspace.slug,
-        requires_approval=workspace.requires_approval,
-        role=role,
     )

@@ -16,16 +16,6 @@ from models.workspaces import Workspace
 router = APIRouter(prefix="/api/workspaces", tags=["workspaces"])
 
 
-def _out(workspace: Workspace, role: str) -> WorkspaceOut:
-    return WorkspaceOut(
-        id=workspace.id,
-        name=workspace.name,
-        slug=workspace.slug,
-        requires_approval=workspace.requires_approval,
-        role=role,
-    )
-
-
 @router.post("", response_model=WorkspaceOut, status_code=201, **guard(AUTHENTICATED))
 async def create(body: WorkspaceCreate, context: ContextDep, session: SessionDep) -> WorkspaceOut:
     if context.user_id is None:
@@ -35,7 +25,7 @@ async def create(body: WorkspaceCreate, context: ContextDep, session: SessionDep
     context.workspace_id = workspace.id  # the audit row belongs to the new workspace
     record_audit(session, context, "workspace.created", "workspace", workspace.id, after={"name": workspace.name})
     await session.commit()
-    return _out(workspace, Role.admin.value)
+    return WorkspaceOut.of(workspace, Role.admin.value)
 
 
 @router.patch("/current", response_model=WorkspaceOut, **guard(Permission.settings_manage))
@@ -43,12 +33,21 @@ async def update_current(body: WorkspaceUpdate, scope: ScopeDep) -> WorkspaceOut
     workspace = await scope.session.get(Workspace, scope.workspace_id)
     before = {"name": workspace.name, "requires_approval": workspace.requires_approval}
     changes = body.model_dump(exclude_unset=True, exclude_none=True)
+    if "lead_statuses" in changes:
+        statuses = [status.strip().lower() for status in changes["lead_statuses"] if status.strip()]
+        if len(set(statuses)) != len(statuses) or any(len(s) > 32 for s in statuses) or "unsubscribed" in statuses:
+            raise ApiError(
+                422,
+                "lead_statuses: distinct names of at most 32 characters ('unsubscribed' is built in)",
+                field="lead_statuses",
+            )
+        changes["lead_statuses"] = statuses
     for key, value in changes.items():
         setattr(workspace, key, value.strip() if isinstance(value, str) else value)
     scope.session.add(workspace)
     scope.audit("workspace.updated", "workspace", workspace.id, before=before, after=changes)
     await scope.session.commit()
-    return _out(workspace, scope.context.role)
+    return WorkspaceOut.of(workspace, scope.context.role)
 
 
 @router.get("/permissions", response_model=PermissionMatrixOut, **guard(AUTHENTICATED))

@@ -6,7 +6,10 @@ import { Audit } from "./pages/Audit";
 import { CampaignDetailPage } from "./pages/CampaignDetail";
 import { Campaigns } from "./pages/Campaigns";
 import { Dashboard } from "./pages/Dashboard";
+import { CustomFields } from "./pages/CustomFields";
+import { LeadProfilePage } from "./pages/LeadProfile";
 import { Leads } from "./pages/Leads";
+import { ListPage, NewListPage } from "./pages/ListEditor";
 import { Lists } from "./pages/Lists";
 import { Login } from "./pages/Login";
 import { Members } from "./pages/Members";
@@ -25,7 +28,10 @@ export function App() {
         <Route element={<Layout />}>
           <Route index element={<Dashboard />} />
           <Route path="leads" element={<Leads />} />
+          <Route path="leads/:id" element={<LeadProfilePage />} />
           <Route path="lists" element={<Lists />} />
+          <Route path="lists/new" element={<NewListPage />} />
+          <Route path="lists/:id" element={<ListPage />} />
           <Route path="media" element={<NotBuilt page="Media" />} />
           <Route path="templates" element={<Templates />} />
           <Route path="campaigns" element={<Campaigns />} />
@@ -47,6 +53,14 @@ export function App() {
             element={
               <RequirePermission permission="api_keys:manage" page="API keys">
                 <ApiKeys />
+              </RequirePermission>
+            }
+          />
+          <Route
+            path="settings/custom-fields"
+            element={
+              <RequirePermission permission="settings:manage" page="Custom fields">
+                <CustomFields />
               </RequirePermission>
             }
           />

@@ -70,6 +70,8 @@ export function RequirePermission({ permission, page, children }: { permission: 
 /** Pages that show one workspace's record; after switching workspace, go to their list instead. */
 export function pathAfterSwitch(pathname: string, search: string): string | null {
   if (/^\/campaigns\/[^/]+/.test(pathname)) return "/campaigns";
+  if (/^\/leads\/[^/]+/.test(pathname)) return "/leads";
+  if (/^\/lists\/\d+/.test(pathname)) return "/lists";
   if (pathname === "/outbox" && new URLSearchParams(search).has("message")) return "/outbox";
   return null;
 }

@@ -51,8 +51,33 @@ type Schemas = components["schemas"];
 export type AppConfig = Schemas["AppConfigOut"];
 export type Health = Schemas["HealthOut"];
 export type Lead = Schemas["LeadOut"];
-export type LeadPage = Schemas["Page_LeadOut_"];
+export type LeadPage = Schemas["LeadPage"];
+export type LeadQuery = Schemas["LeadQuery"];
+export type LeadSort = NonNullable<LeadQuery["sort"]>;
+export type SortOrder = NonNullable<LeadQuery["order"]>;
+/**
+ * Request bodies whose fields all have server defaults: the generated types mark those fields required
+ * (openapi-typescript's default-non-nullable), but the API takes any subset.
+ */
+export type LeadCreate = Partial<Schemas["LeadCreate"]>;
+export type LeadUpdate = Partial<Schemas["LeadUpdate"]>;
+export type LeadEvent = Schemas["LeadEventOut"];
+export type FieldInfo = Schemas["FieldInfo"];
+export type BulkRequest = Schemas["BulkRequest"];
+export type BulkAction = BulkRequest["action"];
+export type BulkResult = Schemas["BulkResult"];
+export type LeadSelection = Schemas["Selection"];
+export type CustomField = Schemas["CustomFieldOut"];
+export type CustomFieldCreate = Schemas["CustomFieldCreate"];
 export type LeadList = Schemas["ListOut"];
+export type ListKind = NonNullable<Schemas["ListCreate"]["kind"]>;
+export type ListCreate = Schemas["ListCreate"];
+export type ListUpdate = Schemas["ListUpdate"];
+export type ListStats = Schemas["ListStatsOut"];
+export type ListPreview = Schemas["PreviewOut"];
+export type PreviewRequest = Schemas["PreviewRequest"];
+export type Reachability = Schemas["Reachability"];
+export type WorkspaceUpdate = Schemas["WorkspaceUpdate"];
 export type Template = Schemas["TemplateOut"];
 export type Campaign = Schemas["CampaignOut"];
 export type CampaignDetail = Schemas["CampaignDetail"];

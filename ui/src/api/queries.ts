@@ -1,5 +1,19 @@
-import { keepPreviousData, useQuery, type QueryClient } from "@tanstack/react-query";
-import { ApiError, api, isUnauthenticated, rememberCsrfToken, toApiError, unwrap, type Health, type Me } from "./client";
+import { keepPreviousData, useInfiniteQuery, useQuery, type QueryClient } from "@tanstack/react-query";
+import {
+  ApiError,
+  api,
+  isUnauthenticated,
+  rememberCsrfToken,
+  toApiError,
+  unwrap,
+  type Health,
+  type LeadEvent,
+  type LeadPage,
+  type LeadSort,
+  type Me,
+  type PreviewRequest,
+  type SortOrder,
+} from "./client";
 
 export const PAGE_SIZE = 50;
 
@@ -7,8 +21,20 @@ export const queryKeys = {
   me: ["me"] as const,
   config: ["config"] as const,
   health: ["health"] as const,
-  leads: (offset: number, search: string, limit: number) => ["leads", { offset, search, limit }] as const,
+  /** Every lead query starts with "leads": invalidate that prefix after any lead change. */
+  leads: (params: LeadParams) => ["leads", "page", params] as const,
+  leadCount: ["leads", "count"] as const,
+  leadFields: ["lead-fields"] as const,
+  lead: (id: number) => ["lead", id] as const,
+  leadEvents: (id: number) => ["lead", id, "events"] as const,
+  leadLists: (id: number) => ["lead", id, "lists"] as const,
+  /** Every list query starts with "lists" (memberships and counts change with leads too). */
   lists: ["lists"] as const,
+  list: (id: number) => ["lists", id] as const,
+  listStats: (id: number) => ["lists", id, "stats"] as const,
+  listLeads: (id: number) => ["lists", id, "leads"] as const,
+  listPreview: (body: PreviewRequest) => ["list-preview", body] as const,
+  customFields: ["custom-fields"] as const,
   templates: ["templates"] as const,
   campaigns: ["campaigns"] as const,
   campaign: (id: number) => ["campaign", id] as const,
@@ -80,17 +106,140 @@ export function useHealth() {
   });
 }
 
-export function useLeads(offset: number, search: string, limit = PAGE_SIZE) {
-  return useQuery({
-    queryKey: queryKeys.leads(offset, search, limit),
-    queryFn: () =>
-      unwrap(api.GET("/api/leads", { params: { query: { limit, offset, ...(search ? { search } : {}) } } })),
+/** A filter tree as the API takes it (react-querybuilder JSON without the UI's ids). */
+export type FilterJson = { [key: string]: unknown };
+
+/** What the leads table asks for: search words, a filter tree (or none), the sort. */
+export type LeadParams = {
+  search: string;
+  filter: FilterJson | null;
+  sort: LeadSort;
+  order: SortOrder;
+  limit: number;
+};
+
+/** One keyset page of leads: GET /api/leads without a filter, POST /api/leads/search with one. */
+export function fetchLeadPage(params: LeadParams, cursor: string | null): Promise<LeadPage> {
+  const { search, filter, sort, order, limit } = params;
+  if (filter) {
+    return unwrap(
+      api.POST("/api/leads/search", { body: { filter, search: search || null, sort, order, cursor, limit } }),
+    );
+  }
+  return unwrap(
+    api.GET("/api/leads", {
+      params: { query: { sort, order, limit, ...(search ? { search } : {}), ...(cursor ? { cursor } : {}) } },
+    }),
+  );
+}
+
+/** Leads page after page as the table scrolls (`fetchNextPage` follows `next_cursor`). */
+export function useLeadPages(params: LeadParams) {
+  return useInfiniteQuery({
+    queryKey: queryKeys.leads(params),
+    queryFn: ({ pageParam }) => fetchLeadPage(params, pageParam),
+    initialPageParam: null as string | null,
+    getNextPageParam: (last) => last.next_cursor ?? null,
     placeholderData: keepPreviousData,
   });
 }
 
+/** How many leads the workspace has (for the dashboard). */
+export function useLeadCount() {
+  return useQuery({
+    queryKey: queryKeys.leadCount,
+    queryFn: () => unwrap(api.GET("/api/leads", { params: { query: { limit: 1 } } })),
+  });
+}
+
+/** The filter builder's catalogue: standard and custom fields with their operators. */
+export function useLeadFields() {
+  return useQuery({
+    queryKey: queryKeys.leadFields,
+    queryFn: () => unwrap(api.GET("/api/leads/fields")),
+    staleTime: 60_000,
+  });
+}
+
+export function useLead(id: number) {
+  return useQuery({
+    queryKey: queryKeys.lead(id),
+    queryFn: () => unwrap(api.GET("/api/leads/{lead_id}", { params: { path: { lead_id: id } } })),
+  });
+}
+
+export const EVENTS_PAGE = 50;
+
+/** The timeline, newest first, older pages through `before`. */
+export function useLeadEvents(id: number) {
+  return useInfiniteQuery({
+    queryKey: queryKeys.leadEvents(id),
+    queryFn: ({ pageParam }) =>
+      unwrap(
+        api.GET("/api/leads/{lead_id}/events", {
+          params: { path: { lead_id: id }, query: { limit: EVENTS_PAGE, ...(pageParam ? { before: pageParam } : {}) } },
+        }),
+      ),
+    initialPageParam: null as number | null,
+    getNextPageParam: (last: LeadEvent[]) => (last.length < EVENTS_PAGE ? null : (last[last.length - 1]?.id ?? null)),
+  });
+}
+
+export function useLeadLists(id: number) {
+  return useQuery({
+    queryKey: queryKeys.leadLists(id),
+    queryFn: () => unwrap(api.GET("/api/leads/{lead_id}/lists", { params: { path: { lead_id: id } } })),
+  });
+}
+
+export function useCustomFields() {
+  return useQuery({ queryKey: queryKeys.customFields, queryFn: () => unwrap(api.GET("/api/custom-fields")) });
+}
+
 export function useLists() {
   return useQuery({ queryKey: queryKeys.lists, queryFn: () => unwrap(api.GET("/api/lists")) });
+}
+
+export function useList(id: number, enabled = true) {
+  return useQuery({
+    queryKey: queryKeys.list(id),
+    queryFn: () => unwrap(api.GET("/api/lists/{list_id}", { params: { path: { list_id: id } } })),
+    enabled,
+  });
+}
+
+export function useListStats(id: number) {
+  return useQuery({
+    queryKey: queryKeys.listStats(id),
+    queryFn: () => unwrap(api.GET("/api/lists/{list_id}/stats", { params: { path: { list_id: id } } })),
+  });
+}
+
+/** The leads a saved list holds now, keyset page after page. */
+export function useListLeads(id: number, enabled = true) {
+  return useInfiniteQuery({
+    queryKey: queryKeys.listLeads(id),
+    queryFn: ({ pageParam }) =>
+      unwrap(
+        api.GET("/api/lists/{list_id}/leads", {
+          params: { path: { list_id: id }, query: { limit: PAGE_SIZE, ...(pageParam ? { cursor: pageParam } : {}) } },
+        }),
+      ),
+    initialPageParam: null as string | null,
+    getNextPageParam: (last) => last.next_cursor ?? null,
+    enabled,
+  });
+}
+
+/** Count, reachability and a sample for an unsaved list definition; `body` null waits. */
+export function useListPreview(body: PreviewRequest | null) {
+  return useQuery({
+    queryKey: queryKeys.listPreview(body ?? { kind: "dynamic" }),
+    queryFn: () => unwrap(api.POST("/api/lists/preview", { body: body ?? { kind: "dynamic" } })),
+    enabled: body !== null,
+    placeholderData: keepPreviousData,
+    staleTime: 10_000,
+  });
 }
 
 export function useTemplates() {

@@ -284,6 +284,44 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/custom-fields": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List Fields */
+        get: operations["list_fields_api_custom_fields_get"];
+        put?: never;
+        /** Create Field */
+        post: operations["create_field_api_custom_fields_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/custom-fields/{field_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Delete Field
+         * @description Removes the definition and the values leads had for it.
+         */
+        delete: operations["delete_field_api_custom_fields__field_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/health": {
         parameters: {
             query?: never;
@@ -310,12 +348,89 @@ export interface paths {
         };
         /**
          * List Leads
-         * @description Oldest first; `search` matches the email or the first or last name.
+         * @description Keyset-paginated; for a filter tree use POST /api/leads/search.
          */
         get: operations["list_leads_api_leads_get"];
         put?: never;
         /** Create Lead */
         post: operations["create_lead_api_leads_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/leads/bulk": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Bulk
+         * @description Applies one action to a selection (ids) or to everything a filter matches; answers with the count affected.
+         */
+        post: operations["bulk_api_leads_bulk_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/leads/fields": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Filter Fields
+         * @description The fields and operators the filter builder offers, custom fields included.
+         */
+        get: operations["filter_fields_api_leads_fields_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/leads/search": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Search Leads */
+        post: operations["search_leads_api_leads_search_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/leads/upsert": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Upsert Lead
+         * @description For integrations: update the lead with this email, phone or external id, or create it.
+         */
+        put: operations["upsert_lead_api_leads_upsert_put"];
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -331,6 +446,48 @@ export interface paths {
         };
         /** Get Lead */
         get: operations["get_lead_api_leads__lead_id__get"];
+        put?: never;
+        post?: never;
+        /** Delete Lead */
+        delete: operations["delete_lead_api_leads__lead_id__delete"];
+        options?: never;
+        head?: never;
+        /** Update Lead */
+        patch: operations["update_lead_api_leads__lead_id__patch"];
+        trace?: never;
+    };
+    "/api/leads/{lead_id}/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Lead Events
+         * @description The timeline, newest first; pass the last id as `before` for the next page.
+         */
+        get: operations["lead_events_api_leads__lead_id__events_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/leads/{lead_id}/lists": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Lead Lists
+         * @description Lists the lead is explicitly a member of.
+         */
+        get: operations["lead_lists_api_leads__lead_id__lists_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -351,6 +508,113 @@ export interface paths {
         put?: never;
         /** Create List */
         post: operations["create_list_api_lists_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/lists/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Preview
+         * @description Count, a sample of 20 and reachable counts per channel for an unsaved list definition.
+         */
+        post: operations["preview_api_lists_preview_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/lists/{list_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get List */
+        get: operations["get_list_api_lists__list_id__get"];
+        put?: never;
+        post?: never;
+        /** Delete List */
+        delete: operations["delete_list_api_lists__list_id__delete"];
+        options?: never;
+        head?: never;
+        /** Update List */
+        patch: operations["update_list_api_lists__list_id__patch"];
+        trace?: never;
+    };
+    "/api/lists/{list_id}/leads": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List Leads */
+        get: operations["list_leads_api_lists__list_id__leads_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/lists/{list_id}/members": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Add Members */
+        post: operations["add_members_api_lists__list_id__members_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/lists/{list_id}/members/remove": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Remove Members */
+        post: operations["remove_members_api_lists__list_id__members_remove_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/lists/{list_id}/stats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List Stats */
+        get: operations["list_stats_api_lists__list_id__stats_get"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -588,6 +852,27 @@ export interface components {
             /** User Id */
             user_id: number | null;
         };
+        /** BulkRequest */
+        BulkRequest: {
+            /**
+             * Action
+             * @enum {string}
+             */
+            action: "tag" | "untag" | "set_status" | "set_owner" | "add_to_list" | "remove_from_list" | "delete";
+            selection: components["schemas"]["Selection"];
+            /**
+             * Value
+             * @description tags for tag/untag, a status, an owner user id (null clears), a list id
+             */
+            value?: string | number | string[] | null;
+        };
+        /** BulkResult */
+        BulkResult: {
+            /** Action */
+            action: string;
+            /** Affected */
+            affected: number;
+        };
         /** CampaignCreate */
         CampaignCreate: {
             /**
@@ -665,6 +950,48 @@ export interface components {
             /** Ok */
             ok: boolean;
         };
+        /** CountRow */
+        CountRow: {
+            /** Count */
+            count: number;
+            /** Key */
+            key: string;
+        };
+        /** CustomFieldCreate */
+        CustomFieldCreate: {
+            /** Choices */
+            choices?: string[];
+            /**
+             * Key
+             * @description lower_snake_case, used in filters as custom.<key>
+             */
+            key: string;
+            /** Label */
+            label: string;
+            /**
+             * Type
+             * @enum {string}
+             */
+            type: "text" | "number" | "date" | "boolean" | "choice";
+        };
+        /** CustomFieldOut */
+        CustomFieldOut: {
+            /** Choices */
+            choices: string[];
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Id */
+            id: number;
+            /** Key */
+            key: string;
+            /** Label */
+            label: string;
+            /** Type */
+            type: string;
+        };
         /** ErrorBody */
         ErrorBody: {
             /** Code */
@@ -673,6 +1000,19 @@ export interface components {
             field?: string | null;
             /** Message */
             message: string;
+        };
+        /** FieldInfo */
+        FieldInfo: {
+            /** Choices */
+            choices?: string[] | null;
+            /** Label */
+            label: string;
+            /** Name */
+            name: string;
+            /** Operators */
+            operators: string[];
+            /** Type */
+            type: string;
         };
         /** HealthOut */
         HealthOut: {
@@ -688,6 +1028,20 @@ export interface components {
         };
         /** LeadCreate */
         LeadCreate: {
+            /**
+             * Company
+             * @default
+             */
+            company: string;
+            /**
+             * Consent Details
+             * @description Per channel: {"email": {"source": ..., "wording": ..., "at": ...}}
+             */
+            consent_details?: {
+                [key: string]: {
+                    [key: string]: string;
+                };
+            };
             /**
              * Consent Email
              * @default unknown
@@ -706,44 +1060,106 @@ export interface components {
              * @enum {string}
              */
             consent_whatsapp: "granted" | "denied" | "unknown";
+            /**
+             * Country
+             * @default
+             */
+            country: string;
             /** Custom Fields */
             custom_fields?: {
                 [key: string]: unknown;
             };
             /** Email */
             email?: string | null;
+            /** External Id */
+            external_id?: string | null;
             /**
              * First Name
              * @default
              */
             first_name: string;
             /**
+             * Job Title
+             * @default
+             */
+            job_title: string;
+            /**
              * Last Name
              * @default
              */
             last_name: string;
+            /**
+             * Locale
+             * @default
+             */
+            locale: string;
+            /** Owner Id */
+            owner_id?: number | null;
             /** Phone */
             phone?: string | null;
             /**
+             * Score
+             * @default 0
+             */
+            score: number;
+            /**
+             * Source
+             * @default
+             */
+            source: string;
+            /**
              * Status
              * @default new
-             * @enum {string}
              */
-            status: "new" | "contacted" | "qualified" | "proposal" | "won" | "lost" | "unsubscribed";
+            status: string;
+            /** Suppressed Email */
+            suppressed_email?: ("unsubscribed" | "bounced" | "complained") | null;
+            /** Suppressed Sms */
+            suppressed_sms?: ("unsubscribed" | "bounced" | "complained") | null;
+            /** Suppressed Whatsapp */
+            suppressed_whatsapp?: ("unsubscribed" | "bounced" | "complained") | null;
+            /** Tags */
+            tags?: string[];
             /**
              * Timezone
-             * @default UTC
+             * @description IANA name; inferred from phone or country when omitted
              */
-            timezone: string;
+            timezone?: string | null;
+        };
+        /** LeadEventOut */
+        LeadEventOut: {
+            /** Actor */
+            actor: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Data */
+            data: {
+                [key: string]: unknown;
+            };
+            /** Id */
+            id: number;
+            /** Type */
+            type: string;
         };
         /** LeadOut */
         LeadOut: {
+            /** Company */
+            company: string;
+            /** Consent Details */
+            consent_details: {
+                [key: string]: unknown;
+            };
             /** Consent Email */
             consent_email: string;
             /** Consent Sms */
             consent_sms: string;
             /** Consent Whatsapp */
             consent_whatsapp: string;
+            /** Country */
+            country: string;
             /**
              * Created At
              * Format: date-time
@@ -755,16 +1171,36 @@ export interface components {
             };
             /** Email */
             email: string | null;
+            /** External Id */
+            external_id: string | null;
             /** First Name */
             first_name: string;
             /** Id */
             id: number;
+            /** Job Title */
+            job_title: string;
             /** Last Name */
             last_name: string;
+            /** Locale */
+            locale: string;
+            /** Owner Id */
+            owner_id: number | null;
             /** Phone */
             phone: string | null;
+            /** Score */
+            score: number;
+            /** Source */
+            source: string;
             /** Status */
             status: string;
+            /** Suppressed Email */
+            suppressed_email: string | null;
+            /** Suppressed Sms */
+            suppressed_sms: string | null;
+            /** Suppressed Whatsapp */
+            suppressed_whatsapp: string | null;
+            /** Tags */
+            tags: string[];
             /** Timezone */
             timezone: string;
             /**
@@ -773,6 +1209,160 @@ export interface components {
              */
             updated_at: string;
         };
+        /** LeadPage */
+        LeadPage: {
+            /** Items */
+            items: components["schemas"]["LeadOut"][];
+            /** Limit */
+            limit: number;
+            /**
+             * Next Cursor
+             * @description Pass back as `cursor` for the next page; null on the last page.
+             */
+            next_cursor: string | null;
+            /** Total */
+            total: number;
+        };
+        /**
+         * LeadQuery
+         * @description Search, filter and sort leads; keyset pagination through `cursor`.
+         */
+        LeadQuery: {
+            /** Cursor */
+            cursor?: string | null;
+            /**
+             * Filter
+             * @description A filter tree (react-querybuilder JSON).
+             */
+            filter?: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Limit
+             * @default 50
+             */
+            limit: number;
+            /**
+             * Order
+             * @default desc
+             * @enum {string}
+             */
+            order: "asc" | "desc";
+            /**
+             * Search
+             * @description Full-text over name, email, company.
+             */
+            search?: string | null;
+            /**
+             * Sort
+             * @default created_at
+             * @enum {string}
+             */
+            sort: "created_at" | "updated_at" | "score" | "last_name" | "first_name" | "email" | "company" | "status";
+        };
+        /**
+         * LeadUpdate
+         * @description Only the fields sent are changed; custom_fields are merged (null removes a value).
+         */
+        LeadUpdate: {
+            /**
+             * Company
+             * @default
+             */
+            company: string;
+            /**
+             * Consent Details
+             * @description Per channel: {"email": {"source": ..., "wording": ..., "at": ...}}
+             */
+            consent_details?: {
+                [key: string]: {
+                    [key: string]: string;
+                };
+            };
+            /**
+             * Consent Email
+             * @default unknown
+             * @enum {string}
+             */
+            consent_email: "granted" | "denied" | "unknown";
+            /**
+             * Consent Sms
+             * @default unknown
+             * @enum {string}
+             */
+            consent_sms: "granted" | "denied" | "unknown";
+            /**
+             * Consent Whatsapp
+             * @default unknown
+             * @enum {string}
+             */
+            consent_whatsapp: "granted" | "denied" | "unknown";
+            /**
+             * Country
+             * @default
+             */
+            country: string;
+            /** Custom Fields */
+            custom_fields?: {
+                [key: string]: unknown;
+            };
+            /** Email */
+            email?: string | null;
+            /** External Id */
+            external_id?: string | null;
+            /**
+             * First Name
+             * @default
+             */
+            first_name: string;
+            /**
+             * Job Title
+             * @default
+             */
+            job_title: string;
+            /**
+             * Last Name
+             * @default
+             */
+            last_name: string;
+            /**
+             * Locale
+             * @default
+             */
+            locale: string;
+            /** Owner Id */
+            owner_id?: number | null;
+            /** Phone */
+            phone?: string | null;
+            /**
+             * Score
+             * @default 0
+             */
+            score: number;
+            /**
+             * Source
+             * @default
+             */
+            source: string;
+            /**
+             * Status
+             * @default new
+             */
+            status: string;
+            /** Suppressed Email */
+            suppressed_email?: ("unsubscribed" | "bounced" | "complained") | null;
+            /** Suppressed Sms */
+            suppressed_sms?: ("unsubscribed" | "bounced" | "complained") | null;
+            /** Suppressed Whatsapp */
+            suppressed_whatsapp?: ("unsubscribed" | "bounced" | "complained") | null;
+            /** Tags */
+            tags?: string[];
+            /**
+             * Timezone
+             * @description IANA name; inferred from phone or country when omitted
+             */
+            timezone?: string | null;
+        };
         /** ListCreate */
         ListCreate: {
             /**
@@ -780,7 +1370,25 @@ export interface components {
              * @default
              */
             description: string;
-            /** Lead Ids */
+            /**
+             * Exclude Lead Ids
+             * @description Hybrid lists only
+             */
+            exclude_lead_ids?: number[];
+            /** Filter */
+            filter?: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Kind
+             * @default static
+             * @enum {string}
+             */
+            kind: "static" | "dynamic" | "hybrid";
+            /**
+             * Lead Ids
+             * @description Always-include members
+             */
             lead_ids?: number[];
             /** Name */
             name: string;
@@ -794,12 +1402,44 @@ export interface components {
             created_at: string;
             /** Description */
             description: string;
+            /** Filter */
+            filter: {
+                [key: string]: unknown;
+            } | null;
             /** Id */
             id: number;
-            /** Member Count */
+            /** Kind */
+            kind: string;
+            /**
+             * Member Count
+             * @description Leads in the list now (dynamic parts evaluated)
+             */
             member_count: number;
             /** Name */
             name: string;
+        };
+        /** ListStatsOut */
+        ListStatsOut: {
+            /** By Country */
+            by_country: components["schemas"]["CountRow"][];
+            /** By Status */
+            by_status: components["schemas"]["CountRow"][];
+            /** History */
+            history: components["schemas"]["SnapshotRow"][];
+            reachable: components["schemas"]["Reachability"];
+            /** Size */
+            size: number;
+        };
+        /** ListUpdate */
+        ListUpdate: {
+            /** Description */
+            description?: string | null;
+            /** Filter */
+            filter?: {
+                [key: string]: unknown;
+            } | null;
+            /** Name */
+            name?: string | null;
         };
         /** LoginRequest */
         LoginRequest: {
@@ -878,6 +1518,17 @@ export interface components {
         MemberUpdate: {
             role: components["schemas"]["Role"];
         };
+        /** MembersChange */
+        MembersChange: {
+            /** Lead Ids */
+            lead_ids: number[];
+            /**
+             * Mode
+             * @default include
+             * @enum {string}
+             */
+            mode: "include" | "exclude";
+        };
         /** OutboxDetail */
         OutboxDetail: {
             /** Body Html */
@@ -929,17 +1580,6 @@ export interface components {
             /** Total */
             total: number;
         };
-        /** Page[LeadOut] */
-        Page_LeadOut_: {
-            /** Items */
-            items: components["schemas"]["LeadOut"][];
-            /** Limit */
-            limit: number;
-            /** Offset */
-            offset: number;
-            /** Total */
-            total: number;
-        };
         /** Page[OutboxSummary] */
         Page_OutboxSummary_: {
             /** Items */
@@ -964,6 +1604,31 @@ export interface components {
             roles: {
                 [key: string]: string[];
             };
+        };
+        /** PreviewOut */
+        PreviewOut: {
+            reachable: components["schemas"]["Reachability"];
+            /** Sample */
+            sample: components["schemas"]["LeadOut"][];
+            /** Total */
+            total: number;
+        };
+        /** PreviewRequest */
+        PreviewRequest: {
+            /** Exclude Lead Ids */
+            exclude_lead_ids?: number[];
+            /** Filter */
+            filter?: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Kind
+             * @default dynamic
+             * @enum {string}
+             */
+            kind: "static" | "dynamic" | "hybrid";
+            /** Lead Ids */
+            lead_ids?: number[];
         };
         /** ProgressOut */
         ProgressOut: {
@@ -996,6 +1661,15 @@ export interface components {
             total: number;
             /** Workflow Id */
             workflow_id: string;
+        };
+        /** Reachability */
+        Reachability: {
+            /** Email */
+            email: number;
+            /** Sms */
+            sms: number;
+            /** Whatsapp */
+            whatsapp: number;
         };
         /**
          * Role
@@ -1031,6 +1705,27 @@ export interface components {
             total: number;
             /** Workflow Id */
             workflow_id: string;
+        };
+        /**
+         * Selection
+         * @description Either explicit lead ids or everything matching a filter (and search).
+         */
+        Selection: {
+            /** Filter */
+            filter?: {
+                [key: string]: unknown;
+            } | null;
+            /** Lead Ids */
+            lead_ids?: number[] | null;
+            /** Search */
+            search?: string | null;
+        };
+        /** SnapshotRow */
+        SnapshotRow: {
+            /** Day */
+            day: string;
+            /** Size */
+            size: number;
         };
         /** SwitchWorkspace */
         SwitchWorkspace: {
@@ -1074,6 +1769,21 @@ export interface components {
             /** Subject */
             subject: string;
         };
+        /** UpsertRequest */
+        UpsertRequest: {
+            /**
+             * Key
+             * @enum {string}
+             */
+            key: "email" | "phone" | "external_id";
+            lead: components["schemas"]["LeadUpdate"];
+        };
+        /** UpsertResult */
+        UpsertResult: {
+            /** Created */
+            created: boolean;
+            lead: components["schemas"]["LeadOut"];
+        };
         /** UserOut */
         UserOut: {
             /** Email */
@@ -1090,8 +1800,15 @@ export interface components {
         };
         /** WorkspaceOut */
         WorkspaceOut: {
+            /**
+             * Default Region
+             * @default US
+             */
+            default_region: string;
             /** Id */
             id: number;
+            /** Lead Statuses */
+            lead_statuses?: string[];
             /** Name */
             name: string;
             /** Requires Approval */
@@ -1103,6 +1820,16 @@ export interface components {
         };
         /** WorkspaceUpdate */
         WorkspaceUpdate: {
+            /**
+             * Default Region
+             * @description For phones without +country
+             */
+            default_region?: string | null;
+            /**
+             * Lead Statuses
+             * @description The pipeline
+             */
+            lead_statuses?: string[] | null;
             /** Name */
             name?: string | null;
             /** Requires Approval */
@@ -2329,6 +3056,205 @@ export interface operations {
             };
         };
     };
+    list_fields_api_custom_fields_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CustomFieldOut"][];
+                };
+            };
+            /** @description Not signed in, or an invalid or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The role does not allow it, or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unknown id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input; `field` names the offending field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    create_field_api_custom_fields_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CustomFieldCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CustomFieldOut"];
+                };
+            };
+            /** @description Not signed in, or an invalid or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The role does not allow it, or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unknown id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input; `field` names the offending field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    delete_field_api_custom_fields__field_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                field_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not signed in, or an invalid or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The role does not allow it, or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unknown id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input; `field` names the offending field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     health_api_health_get: {
         parameters: {
             query?: never;
@@ -2406,10 +3332,11 @@ export interface operations {
     list_leads_api_leads_get: {
         parameters: {
             query?: {
-                limit?: number;
-                offset?: number;
-                /** @description Case-insensitive substring match. */
                 search?: string | null;
+                sort?: string;
+                order?: string;
+                cursor?: string | null;
+                limit?: number;
             };
             header?: never;
             path?: never;
@@ -2423,7 +3350,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Page_LeadOut_"];
+                    "application/json": components["schemas"]["LeadPage"];
                 };
             };
             /** @description Not signed in, or an invalid or revoked API key */
@@ -2542,6 +3469,278 @@ export interface operations {
             };
         };
     };
+    bulk_api_leads_bulk_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BulkRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BulkResult"];
+                };
+            };
+            /** @description Not signed in, or an invalid or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The role does not allow it, or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unknown id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input; `field` names the offending field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    filter_fields_api_leads_fields_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FieldInfo"][];
+                };
+            };
+            /** @description Not signed in, or an invalid or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The role does not allow it, or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unknown id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input; `field` names the offending field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    search_leads_api_leads_search_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LeadQuery"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LeadPage"];
+                };
+            };
+            /** @description Not signed in, or an invalid or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The role does not allow it, or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unknown id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input; `field` names the offending field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    upsert_lead_api_leads_upsert_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpsertRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UpsertResult"];
+                };
+            };
+            /** @description Not signed in, or an invalid or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The role does not allow it, or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unknown id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input; `field` names the offending field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     get_lead_api_leads__lead_id__get: {
         parameters: {
             query?: never;
@@ -2560,6 +3759,279 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["LeadOut"];
+                };
+            };
+            /** @description Not signed in, or an invalid or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The role does not allow it, or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unknown id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input; `field` names the offending field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    delete_lead_api_leads__lead_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                lead_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not signed in, or an invalid or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The role does not allow it, or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unknown id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input; `field` names the offending field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    update_lead_api_leads__lead_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                lead_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LeadUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LeadOut"];
+                };
+            };
+            /** @description Not signed in, or an invalid or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The role does not allow it, or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unknown id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input; `field` names the offending field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    lead_events_api_leads__lead_id__events_get: {
+        parameters: {
+            query?: {
+                before?: number | null;
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                lead_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LeadEventOut"][];
+                };
+            };
+            /** @description Not signed in, or an invalid or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The role does not allow it, or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unknown id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input; `field` names the offending field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    lead_lists_api_leads__lead_id__lists_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                lead_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListOut"][];
                 };
             };
             /** @description Not signed in, or an invalid or revoked API key */
@@ -2694,6 +4166,557 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ListOut"];
+                };
+            };
+            /** @description Not signed in, or an invalid or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The role does not allow it, or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unknown id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input; `field` names the offending field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    preview_api_lists_preview_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PreviewRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PreviewOut"];
+                };
+            };
+            /** @description Not signed in, or an invalid or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The role does not allow it, or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unknown id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input; `field` names the offending field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_list_api_lists__list_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                list_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListOut"];
+                };
+            };
+            /** @description Not signed in, or an invalid or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The role does not allow it, or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unknown id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input; `field` names the offending field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    delete_list_api_lists__list_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                list_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not signed in, or an invalid or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The role does not allow it, or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unknown id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input; `field` names the offending field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    update_list_api_lists__list_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                list_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ListUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListOut"];
+                };
+            };
+            /** @description Not signed in, or an invalid or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The role does not allow it, or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unknown id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input; `field` names the offending field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_leads_api_lists__list_id__leads_get: {
+        parameters: {
+            query?: {
+                cursor?: string | null;
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                list_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LeadPage"];
+                };
+            };
+            /** @description Not signed in, or an invalid or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The role does not allow it, or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unknown id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input; `field` names the offending field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    add_members_api_lists__list_id__members_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                list_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MembersChange"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListOut"];
+                };
+            };
+            /** @description Not signed in, or an invalid or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The role does not allow it, or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unknown id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input; `field` names the offending field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    remove_members_api_lists__list_id__members_remove_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                list_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MembersChange"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListOut"];
+                };
+            };
+            /** @description Not signed in, or an invalid or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The role does not allow it, or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unknown id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input; `field` names the offending field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_stats_api_lists__list_id__stats_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                list_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListStatsOut"];
                 };
             };
             /** @description Not signed in, or an invalid or revoked API key */

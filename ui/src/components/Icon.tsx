@@ -14,6 +14,7 @@ const PATHS: Record<string, string> = {
   members: "M12 12a4 4 0 1 0 0-8 4 4 0 0 0 0 8M4 20v-1a5 5 0 0 1 5-5h6a5 5 0 0 1 5 5v1",
   key: "M8 20a4 4 0 1 0 0-8 4 4 0 0 0 0 8M10.9 13.1L20 4M16 8l3 3M18.5 5.5l2 2",
   audit: "M9 3h6v3H9zM9 4.5H6a1 1 0 0 0-1 1V20a1 1 0 0 0 1 1h12a1 1 0 0 0 1-1V5.5a1 1 0 0 0-1-1h-3M9 11h6M9 15h6M9 19h3",
+  fields: "M4 5h16v4H4zM4 15h16v4H4zM7 7h.01M7 17h.01M10 12h10M4 12h2",
   lock: "M6 11h12v10H6zM8.5 11V7.5a3.5 3.5 0 0 1 7 0V11",
   signout: "M9 4H6a2 2 0 0 0-2 2v12a2 2 0 0 0 2 2h3M14 17l5-5-5-5M19 12H9",
   copy: "M9 9h11v11H9zM5 15H4V4h11v1",

@@ -1,6 +1,6 @@
 import type { ReactNode } from "react";
 import { Link, useNavigate } from "react-router-dom";
-import { isActive, useCampaigns, useHealth, useLeads, useOutbox } from "../api/queries";
+import { isActive, useCampaigns, useHealth, useLeadCount, useOutbox } from "../api/queries";
 import { PageHeader } from "../components/PageHeader";
 import { ProgressBar } from "../components/ProgressBar";
 import { StatusBadge } from "../components/StatusBadge";
@@ -8,7 +8,7 @@ import { summarizeHealth } from "../components/HealthIndicator";
 import { formatNumber, formatPercent } from "../format";
 
 export function Dashboard() {
-  const leads = useLeads(0, "", 1);
+  const leads = useLeadCount();
   const campaigns = useCampaigns({ poll: true });
   const outbox = useOutbox(0, "", 1);
   const health = useHealth();

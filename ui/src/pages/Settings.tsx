@@ -15,6 +15,7 @@ export function Settings() {
     can(me, "members:manage") && { to: "/settings/members", text: "Manage members", note: "who works here, with which role" },
     can(me, "api_keys:manage") && { to: "/settings/api-keys", text: "Manage API keys", note: "access for scripts and integrations" },
     can(me, "audit:read") && { to: "/settings/audit", text: "Open the audit log", note: "who changed what, and when" },
+    can(me, "settings:manage") && { to: "/settings/custom-fields", text: "Custom fields", note: "extra facts kept on every lead" },
   ].filter((link) => link !== false);
 
   return (
@@ -57,6 +58,10 @@ function WorkspaceFacts({ me }: { me: Me }) {
         <dd className="mono">{me.workspace.slug}</dd>
         <dt>Approval</dt>
         <dd>{me.workspace.requires_approval ? "Launches need a manager or admin" : "Not required to launch"}</dd>
+        <dt>Lead pipeline</dt>
+        <dd>{(me.workspace.lead_statuses ?? []).join(" → ") || "—"}</dd>
+        <dt>Default region</dt>
+        <dd className="mono">{me.workspace.default_region}</dd>
         <dt>Your role</dt>
         <dd>
           <RoleBadge role={me.role} />
@@ -72,7 +77,17 @@ function WorkspaceForm({ me }: { me: Me }) {
   const queryClient = useQueryClient();
   const [name, setName] = useState(me.workspace.name);
   const [requiresApproval, setRequiresApproval] = useState(me.workspace.requires_approval);
-  const dirty = name.trim() !== me.workspace.name || requiresApproval !== me.workspace.requires_approval;
+  const savedStatuses = me.workspace.lead_statuses ?? [];
+  const [statuses, setStatuses] = useState<string[]>(savedStatuses);
+  const [region, setRegion] = useState(me.workspace.default_region);
+  const cleanStatuses = statuses.map((s) => s.trim().toLowerCase()).filter(Boolean);
+  const statusesChanged = cleanStatuses.join("\n") !== savedStatuses.join("\n");
+  const regionChanged = region.trim().toUpperCase() !== me.workspace.default_region;
+  const dirty =
+    name.trim() !== me.workspace.name ||
+    requiresApproval !== me.workspace.requires_approval ||
+    statusesChanged ||
+    regionChanged;
 
   const save = useMutation({
     mutationFn: () =>
@@ -81,6 +96,8 @@ function WorkspaceForm({ me }: { me: Me }) {
           body: {
             ...(name.trim() !== me.workspace.name ? { name: name.trim() } : {}),
             ...(requiresApproval !== me.workspace.requires_approval ? { requires_approval: requiresApproval } : {}),
+            ...(statusesChanged ? { lead_statuses: cleanStatuses } : {}),
+            ...(regionChanged ? { default_region: region.trim().toUpperCase() } : {}),
           },
         }),
       ),
@@ -125,6 +142,21 @@ function WorkspaceForm({ me }: { me: Me }) {
           </span>
         </span>
       </label>
+      <StatusesEditor statuses={statuses} onChange={setStatuses} invalid={badField === "lead_statuses"} />
+      <label className="field">
+        <span className="field-label">Default region</span>
+        <input
+          name="default_region"
+          className={`${badField === "default_region" ? "input invalid" : "input"} input-region mono`}
+          value={region}
+          onChange={(event) => setRegion(event.target.value.toUpperCase())}
+          pattern="[A-Za-z]{2}"
+          maxLength={2}
+          required
+          title="Two letters, e.g. US, FR, GB"
+        />
+        <span className="field-hint">Country (ISO code) assumed for phone numbers written without +country.</span>
+      </label>
       <ErrorAlert error={save.error} />
       {save.isSuccess && !dirty && (
         <Alert tone="success" onDismiss={() => save.reset()}>
@@ -137,6 +169,91 @@ function WorkspaceForm({ me }: { me: Me }) {
         </button>
       </div>
     </form>
+  );
+}
+
+/** The lead pipeline: statuses in order, renamed, moved, removed or added ("unsubscribed" is built in). */
+function StatusesEditor({
+  statuses,
+  onChange,
+  invalid,
+}: {
+  statuses: string[];
+  onChange: (statuses: string[]) => void;
+  invalid: boolean;
+}) {
+  const [draft, setDraft] = useState("");
+  const move = (index: number, by: number) => {
+    const next = [...statuses];
+    const [item] = next.splice(index, 1);
+    next.splice(index + by, 0, item ?? "");
+    onChange(next);
+  };
+  const add = () => {
+    const value = draft.trim().toLowerCase();
+    if (!value || statuses.includes(value)) return;
+    onChange([...statuses, value]);
+    setDraft("");
+  };
+  return (
+    <fieldset className={`field statuses ${invalid ? "invalid" : ""}`}>
+      <legend className="field-label">Lead pipeline</legend>
+      <ol className="status-list">
+        {statuses.map((status, index) => (
+          <li key={index} data-testid="status-row">
+            <input
+              className="input input-sm"
+              aria-label={`Status ${index + 1}`}
+              value={status}
+              maxLength={32}
+              onChange={(event) => onChange(statuses.map((s, i) => (i === index ? event.target.value : s)))}
+            />
+            <button type="button" className="btn btn-ghost btn-sm" aria-label={`Move ${status} up`} disabled={index === 0} onClick={() => move(index, -1)}>
+              ↑
+            </button>
+            <button
+              type="button"
+              className="btn btn-ghost btn-sm"
+              aria-label={`Move ${status} down`}
+              disabled={index === statuses.length - 1}
+              onClick={() => move(index, 1)}
+            >
+              ↓
+            </button>
+            <button
+              type="button"
+              className="btn btn-ghost btn-sm"
+              aria-label={`Remove ${status}`}
+              disabled={statuses.length <= 1}
+              onClick={() => onChange(statuses.filter((_, i) => i !== index))}
+            >
+              ×
+            </button>
+          </li>
+        ))}
+      </ol>
+      <div className="status-add">
+        <input
+          name="new_status"
+          className="input input-sm"
+          aria-label="New status"
+          placeholder="new status"
+          value={draft}
+          maxLength={32}
+          onChange={(event) => setDraft(event.target.value)}
+          onKeyDown={(event) => {
+            if (event.key === "Enter") {
+              event.preventDefault();
+              add();
+            }
+          }}
+        />
+        <button type="button" className="btn btn-secondary btn-sm" disabled={!draft.trim()} onClick={add}>
+          Add status
+        </button>
+      </div>
+      <span className="field-hint">Leads move through these in order; “unsubscribed” is built in.</span>
+    </fieldset>
   );
 }
 

@@ -1,4 +1,4 @@
-"""Wires the campaign workflow and its activities to a task queue."""
+"""Wires the workflows and their activities to the main task queue."""
 
 from __future__ import annotations
 
@@ -10,10 +10,12 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.campaign_activities import CampaignActivities
+from activities.list_activities import ListActivities
 from activities.smtp_pool import SmtpPool
 from workflows.campaign import CampaignWorkflow
+from workflows.list_stats import ListStatsWorkflow
 
-WORKFLOWS = [CampaignWorkflow]
+WORKFLOWS = [CampaignWorkflow, ListStatsWorkflow]
 
 
 def build_worker(
@@ -26,11 +28,17 @@ def build_worker(
     executor: ThreadPoolExecutor | None = None,
 ) -> Worker:
     campaign = CampaignActivities(sessions=sessions, smtp=smtp, mail_from=mail_from)
+    lists = ListActivities(sessions=sessions)
     return Worker(
         client,
         task_queue=task_queue,
         workflows=WORKFLOWS,
-        activities=[campaign.snapshot_audience, campaign.send_batch, campaign.finish_run],
+        activities=[
+            campaign.snapshot_audience,
+            campaign.send_batch,
+            campaign.finish_run,
+            lists.snapshot_list_sizes,
+        ],
         activity_executor=executor,
         max_concurrent_activities=20,
     )

@@ -1,0 +1,204 @@
+"""Lead rules shared by the lead and list routes: normalising input, filters, keyset pages, the timeline."""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, func, literal_column, or_, tuple_
+from sqlmodel import col, select
+
+from api.errors import ApiError
+from api.schemas_leads import LeadOut, LeadPage
+from api.scoping import Scope
+from domain.contacts import ContactError, infer_timezone, normalise_country, normalise_phone
+from domain.custom_fields import CustomFieldError, FieldDefinition, merge_custom_values, validate_custom_values
+from domain.filters import FilterContext, FilterError, compile_filter, parse_filter
+from domain.lists import filter_context_from
+from models.leads import SEARCH_DOCUMENT, CustomFieldDefinition, Lead, LeadEvent
+from models.workspaces import Membership, Workspace
+
+SORT_COLUMNS = {
+    "created_at": Lead.created_at,
+    "updated_at": Lead.updated_at,
+    "score": Lead.score,
+    "last_name": Lead.last_name,
+    "first_name": Lead.first_name,
+    "email": func.coalesce(Lead.email, ""),
+    "company": Lead.company,
+    "status": Lead.status,
+}
+DATE_SORTS = {"created_at", "updated_at"}
+TRACKED_FIELDS = (
+    "owner_id",
+    "score",
+    "email",
+    "phone",
+    "company",
+    "first_name",
+    "last_name",
+    "country",
+    "timezone",
+    "consent_email",
+    "consent_sms",
+    "consent_whatsapp",
+    "suppressed_email",
+    "suppressed_sms",
+    "suppressed_whatsapp",
+)
+
+
+async def workspace_of(scope: Scope) -> Workspace:
+    return await scope.session.get(Workspace, scope.workspace_id)
+
+
+async def custom_definitions(scope: Scope) -> dict[str, FieldDefinition]:
+    rows = (await scope.session.exec(scope.select(CustomFieldDefinition))).all()
+    return {d.key: FieldDefinition(d.key, d.type, tuple(d.choices)) for d in rows}
+
+
+async def filter_context(scope: Scope) -> FilterContext:
+    workspace = await workspace_of(scope)
+    definitions = (await scope.session.exec(scope.select(CustomFieldDefinition))).all()
+    return filter_context_from(scope.workspace_id, datetime.now(UTC), workspace.lead_statuses, definitions)
+
+
+def compile_or_422(filter_data: Any, ctx: FilterContext, field: str = "filter") -> ColumnElement[bool]:
+    try:
+        return compile_filter(parse_filter(filter_data), ctx)
+    except FilterError as exc:
+        path = f"{field}.{exc.path}" if exc.path else field
+        raise ApiError(422, f"{path}: {exc.message}", field=path) from exc
+
+
+def search_condition(search: str | None) -> ColumnElement[bool] | None:
+    if not search or not search.strip():
+        return None
+    words = [w for w in search.strip().split() if w][:10]
+    # Prefix match on every word, through the GIN-indexed tsvector; plus a substring match on email for addresses.
+    query = " & ".join(f"{_ts_escape(w)}:*" for w in words if _ts_escape(w))
+    conditions = [col(Lead.email).ilike(f"%{_like_escape(search.strip())}%", escape="\\")]
+    if query:
+        conditions.append(literal_column(SEARCH_DOCUMENT).op("@@")(func.to_tsquery("simple", query)))
+    return or_(*conditions)
+
+
+def _ts_escape(word: str) -> str:
+    return "".join(ch for ch in word.lower() if ch.isalnum() or ch in "._-@")
+
+
+def _like_escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+async def leads_condition(scope: Scope, filter_data: Any, search: str | None) -> ColumnElement[bool]:
+    conditions = [scope.where(Lead)]
+    if filter_data:
+        conditions.append(compile_or_422(filter_data, await filter_context(scope)))
+    found = search_condition(search)
+    if found is not None:
+        conditions.append(found)
+    return and_(*conditions)
+
+
+def encode_cursor(value: Any, lead_id: int) -> str:
+    if isinstance(value, datetime):
+        value = value.isoformat()
+    return base64.urlsafe_b64encode(json.dumps([value, lead_id]).encode()).decode()
+
+
+def decode_cursor(cursor: str, sort: str) -> tuple[Any, int]:
+    try:
+        value, lead_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        if sort in DATE_SORTS:
+            value = datetime.fromisoformat(value)
+        return value, int(lead_id)
+    except Exception as exc:
+        raise ApiError(422, "cursor: not a cursor this API returned", field="cursor") from exc
+
+
+async def lead_page(
+    scope: Scope, condition: ColumnElement[bool], sort: str, order: str, cursor: str | None, limit: int
+) -> LeadPage:
+    column = SORT_COLUMNS[sort]
+    total = (await scope.session.exec(select(func.count()).select_from(Lead).where(condition))).one()
+    query = select(Lead, column.label("sort_value")).where(condition)
+    if cursor:
+        value, last_id = decode_cursor(cursor, sort)
+        key = tuple_(column, Lead.id)
+        query = query.where(key < tuple_(value, last_id) if order == "desc" else key > tuple_(value, last_id))
+    ordering = (column.desc(), col(Lead.id).desc()) if order == "desc" else (column.asc(), col(Lead.id).asc())
+    rows = (await scope.session.exec(query.order_by(*ordering).limit(limit + 1))).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    next_cursor = encode_cursor(rows[-1][1], rows[-1][0].id) if more and rows else None
+    return LeadPage(
+        items=[LeadOut.model_validate(lead) for lead, _ in rows], total=total, limit=limit, next_cursor=next_cursor
+    )
+
+
+async def apply_fields(scope: Scope, lead: Lead, changes: dict[str, Any], *, creating: bool) -> dict[str, Any]:
+    """Validates and normalises the changed fields onto the lead; returns {field: (old, new)} of what changed."""
+    workspace = await workspace_of(scope)
+    try:
+        if changes.get("phone"):
+            changes["phone"], region = normalise_phone(changes["phone"], workspace.default_region)
+            if region and not changes.get("country") and not lead.country:
+                changes["country"] = region
+        if "country" in changes:
+            changes["country"] = normalise_country(changes["country"] or "")
+    except ContactError as exc:
+        raise ApiError(422, str(exc), field=exc.field) from exc
+    if "status" in changes and changes["status"] not in [*workspace.lead_statuses, "unsubscribed"]:
+        raise ApiError(422, f"status: use one of {workspace.lead_statuses}", field="status")
+    if changes.get("owner_id") is not None:
+        if await scope.session.get(Membership, (changes["owner_id"], scope.workspace_id)) is None:
+            raise ApiError(422, f"owner_id: user {changes['owner_id']} is not a member", field="owner_id")
+    if "custom_fields" in changes:
+        try:
+            values = validate_custom_values(changes["custom_fields"], await custom_definitions(scope))
+        except CustomFieldError as exc:
+            raise ApiError(422, str(exc), field=exc.path) from exc
+        changes["custom_fields"] = merge_custom_values({} if creating else lead.custom_fields, values)
+    if changes.get("timezone") is None and (creating or "phone" in changes or "country" in changes):
+        inferred = infer_timezone(changes.get("phone", lead.phone), changes.get("country", lead.country))
+        changes["timezone"] = inferred or (lead.timezone if not creating else None) or "UTC"
+    if changes.get("timezone") is None:
+        changes.pop("timezone", None)
+    diff = {}
+    for field, value in changes.items():
+        old = getattr(lead, field, None)
+        if creating or old != value:
+            diff[field] = (old, value)
+            setattr(lead, field, value)
+    if not creating and diff:
+        lead.updated_at = datetime.now(UTC)
+    return diff
+
+
+def record_event(scope: Scope, lead_id: int, type_: str, data: dict[str, Any] | None = None) -> None:
+    scope.add(LeadEvent(lead_id=lead_id, type=type_, data=data or {}, actor=scope.context.actor))
+
+
+def events_for_changes(scope: Scope, lead_id: int, diff: dict[str, Any]) -> None:
+    """One event per meaningful change; status changes carry old and new (automations start from them)."""
+    for field, (old, new) in diff.items():
+        if field == "status":
+            record_event(scope, lead_id, "status_changed", {"from": old, "to": new})
+        elif field == "tags":
+            added = sorted(set(new) - set(old or []))
+            removed = sorted(set(old or []) - set(new))
+            if added:
+                record_event(scope, lead_id, "tagged", {"tags": added})
+            if removed:
+                record_event(scope, lead_id, "untagged", {"tags": removed})
+        elif field in TRACKED_FIELDS or field == "custom_fields":
+            record_event(
+                scope, lead_id, "field_changed", {"field": field, "from": _jsonable(old), "to": _jsonable(new)}
+            )
+
+
+def _jsonable(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else value
