@@ -9,7 +9,6 @@ from typing import Any
 
 import aiosmtplib
 import structlog
-from domain.filters import FilterError
 from sqlalchemy import and_, literal, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -20,6 +19,7 @@ from temporalio.exceptions import ApplicationError
 from activities.email_message import build_email, delivery_message_id
 from activities.smtp_pool import SmtpPool
 from domain.eligibility import email_skip_reason
+from domain.filters import FilterError
 from domain.lists import filter_context_from, saved_list_membership
 from domain.rendering import CompiledTemplate, TemplateError, lead_context
 from models.campaigns import RunAudience

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from domain.filters import field_catalogue
 from fastapi import APIRouter, Query
 from sqlalchemy import delete, func, text, update
 from sqlalchemy.exc import IntegrityError
@@ -35,6 +34,7 @@ from api.schemas_leads import (
     UpsertResult,
 )
 from api.scoping import Scope, ScopeDep
+from domain.filters import field_catalogue
 from domain.permissions import Permission
 from models.leads import Lead, LeadEvent
 from models.lists import LeadList, ListMember
