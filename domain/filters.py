@@ -43,11 +43,13 @@ from sqlalchemy import (
     false,
     func,
     literal,
+    literal_column,
     not_,
     or_,
     select,
     true,
 )
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from models.campaigns import CampaignRun
@@ -56,6 +58,7 @@ from models.leads import CHANNELS, Consent, Lead, Suppression
 from models.lists import LeadList, ListMember
 
 LEADS = Lead.__table__
+SAFE_KEY = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 MEMBERS = ListMember.__table__
 LISTS = LeadList.__table__
 DELIVERIES = Delivery.__table__
@@ -377,8 +380,15 @@ def _resolve(name: str, ctx: FilterContext, path: str) -> _Target:
 
 def _custom_value(key: str, kind: str) -> ColumnElement[Any]:
     """The custom value as SQL of its type; NULL when missing or stored with another JSON type."""
-    stored = LEADS.c.custom_fields[key]  # `->` with the key as a bound parameter
-    raw = stored.astext
+    if SAFE_KEY.match(key):
+        # A plain lower_snake key is written into the SQL so that the expression index of the field
+        # (custom_field_index_sql) matches the query; any other key stays a bound parameter.
+        quoted = literal_column(f"'{key}'")
+        stored = LEADS.c.custom_fields.op("->", return_type=postgresql.JSONB)(quoted)
+        raw = LEADS.c.custom_fields.op("->>", return_type=Text)(quoted)
+    else:
+        stored = LEADS.c.custom_fields[key]  # `->` with the key as a bound parameter
+        raw = stored.astext
     if kind == "number":
         return case((func.jsonb_typeof(stored) == "number", raw.cast(Numeric)), else_=None)
     if kind == "boolean":
@@ -391,6 +401,17 @@ def _custom_value(key: str, kind: str) -> ColumnElement[Any]:
         checked = case((func.date_part("day", candidate) == day, candidate), else_=None)
         return case((raw.regexp_match(STORED_DATE), checked), else_=None)
     return raw  # text and choice
+
+
+def custom_field_index_sql(workspace_id: int, key: str, kind: str) -> str | None:
+    """DDL for an expression index serving range filters on a number or date custom field of one workspace."""
+    if kind not in ("number", "date") or not SAFE_KEY.match(key):
+        return None
+    expression = _custom_value(key, kind).compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True})
+    return (
+        f"CREATE INDEX IF NOT EXISTS ix_leads_cf_{int(workspace_id)}_{key} ON leads (({expression})) "
+        f"WHERE workspace_id = {int(workspace_id)}"
+    )
 
 
 # --- Compiling ------------------------------------------------------------------------------------------------------
@@ -424,8 +445,10 @@ def _compile_rule(rule: FilterRule, ctx: FilterContext, path: str) -> ColumnElem
         missing = _missing(target)
         return missing if operator == "null" else not_(missing)
     condition = COMPILERS[target.type](target, NEGATIONS.get(operator, operator), rule.value, _at(path, "value"), ctx)
-    if target.nullable:  # keeps the rule two-valued, so negations and `not` groups are exact complements
-        condition = func.coalesce(condition, false())
+    if target.nullable:
+        # Two-valued, so negations and `not` groups are exact complements; written as `x IS NOT NULL AND ...`
+        # rather than coalesce(..., false) so that an index on x still serves the comparison.
+        condition = and_(target.expr.is_not(None), condition)
     return not_(condition) if operator in NEGATIONS else condition
 
 
@@ -563,13 +586,17 @@ def _compile_engagement(t: _Target, op: str, value: Any, path: str, ctx: FilterC
     campaign_id = value.get("campaign_id")
     if campaign_id is not None:
         campaign_id = _integer(campaign_id, _at(path, "campaign_id"), "a campaign id")
+    cutoff = _timestamp_param(ctx.now - timedelta(days=days))
+    if t.source == "sent_at" and campaign_id is None:
+        # leads.last_sent_at is the latest sent_at of the lead's sent deliveries (a trigger keeps it): no join.
+        return and_(LEADS.c.last_sent_at.is_not(None), LEADS.c.last_sent_at >= cutoff)
     happened_at = DELIVERIES.c[t.source]
     query = select(DELIVERIES.c.id).where(
         DELIVERIES.c.lead_id == LEADS.c.id,
         DELIVERIES.c.workspace_id == ctx.workspace_id,
         DELIVERIES.c.status == "sent",
         happened_at.is_not(None),
-        happened_at >= _timestamp_param(ctx.now - timedelta(days=days)),
+        happened_at >= cutoff,
     )
     if campaign_id is not None:
         query = query.join(RUNS, RUNS.c.id == DELIVERIES.c.run_id).where(

@@ -10,7 +10,7 @@ from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, Text, tex
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlmodel import Field, SQLModel
 
-from models.base import created_at_field, jsonb_field, updated_at_field, workspace_id_field
+from models.base import created_at_field, jsonb_field, optional_timestamp_field, updated_at_field, workspace_id_field
 
 
 class Consent(StrEnum):
@@ -59,6 +59,7 @@ class Lead(SQLModel, table=True):
         Index("ix_leads_created_at", "workspace_id", "created_at"),
         Index("ix_leads_score", "workspace_id", "score"),
         Index("ix_leads_country", "workspace_id", "country"),
+        Index("ix_leads_last_sent", "workspace_id", "last_sent_at"),
         Index("ix_leads_tags", "tags", postgresql_using="gin"),
         Index(
             "ix_leads_custom_fields",
@@ -97,6 +98,9 @@ class Lead(SQLModel, table=True):
     suppressed_email: str | None = Field(default=None, max_length=16, description="unsubscribed, bounced, complained")
     suppressed_sms: str | None = Field(default=None, max_length=16)
     suppressed_whatsapp: str | None = Field(default=None, max_length=16)
+    # When the lead was last sent a message (any campaign); kept by a trigger on deliveries, read by the
+    # "received in the last N days" filter without scanning deliveries.
+    last_sent_at: datetime | None = optional_timestamp_field()
     created_at: datetime = created_at_field()
     updated_at: datetime = updated_at_field()
 

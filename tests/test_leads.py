@@ -157,3 +157,41 @@ async def test_delete_a_lead_and_its_timeline(api, tenant, db):
             await session.execute(text("SELECT count(*) FROM lead_events WHERE lead_id = :l"), {"l": lead["id"]})
         ).scalar()
     assert left == 0
+
+
+async def test_number_custom_fields_get_an_expression_index_used_by_range_filters(api, tenant, db):
+    created = await api.post("/api/custom-fields", json={"key": "revenue", "label": "Revenue", "type": "number"})
+    assert created.status_code == 201
+    name = f"ix_leads_cf_{tenant.workspace_id}_revenue"
+    async with db() as session:
+        exists = (
+            await session.execute(text("SELECT count(*) FROM pg_indexes WHERE indexname = :n"), {"n": name})
+        ).scalar()
+        assert exists == 1
+        await session.execute(text("SET enable_seqscan = off"))
+        from datetime import UTC, datetime
+
+        from sqlalchemy import func, select
+        from sqlalchemy.dialects import postgresql
+
+        from domain.filters import FilterContext, compile_filter, parse_filter
+        from models.leads import Lead
+
+        ctx = FilterContext(
+            workspace_id=tenant.workspace_id, now=datetime.now(UTC), custom_fields={"revenue": "number"}
+        )
+        tree = {"combinator": "and", "rules": [{"field": "custom.revenue", "operator": "between", "value": [1, 5]}]}
+        query = (
+            select(func.count())
+            .select_from(Lead)
+            .where(Lead.workspace_id == tenant.workspace_id, compile_filter(parse_filter(tree), ctx))
+        )
+        sql = str(query.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}))
+        plan = "\n".join(row[0] for row in await session.execute(text(f"EXPLAIN {sql}")))
+    assert name in plan
+    assert (await api.delete(f"/api/custom-fields/{created.json()['id']}")).status_code == 204
+    async with db() as session:
+        gone = (
+            await session.execute(text("SELECT count(*) FROM pg_indexes WHERE indexname = :n"), {"n": name})
+        ).scalar()
+    assert gone == 0

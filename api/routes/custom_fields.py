@@ -11,6 +11,7 @@ from api.context import guard
 from api.errors import ApiError
 from api.schemas_leads import CustomFieldCreate, CustomFieldOut
 from api.scoping import ScopeDep
+from domain.filters import custom_field_index_sql
 from domain.permissions import Permission
 from models.leads import CustomFieldDefinition
 
@@ -41,6 +42,7 @@ async def create_field(body: CustomFieldCreate, scope: ScopeDep) -> CustomFieldO
         raise ApiError(409, f"a custom field {body.key!r} already exists", field="key") from exc
     scope.audit("custom_field.created", "custom_field", definition.id, after=body.model_dump())
     await scope.session.commit()
+    await _run_ddl(scope, custom_field_index_sql(scope.workspace_id, definition.key, definition.type))
     await scope.session.refresh(definition)
     return CustomFieldOut.model_validate(definition)
 
@@ -56,3 +58,14 @@ async def delete_field(field_id: int, scope: ScopeDep) -> None:
     scope.audit("custom_field.deleted", "custom_field", definition.id, before={"key": definition.key})
     await scope.session.delete(definition)
     await scope.session.commit()
+    if custom_field_index_sql(scope.workspace_id, definition.key, definition.type):
+        await _run_ddl(scope, f"DROP INDEX CONCURRENTLY IF EXISTS ix_leads_cf_{scope.workspace_id}_{definition.key}")
+
+
+async def _run_ddl(scope, ddl: str | None) -> None:
+    """Range filters on number and date fields use an expression index per field, built without locking writes."""
+    if not ddl:
+        return
+    async with scope.session.bind.connect() as connection:
+        connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
+        await connection.exec_driver_sql(ddl.replace("CREATE INDEX", "CREATE INDEX CONCURRENTLY", 1))

@@ -526,6 +526,8 @@ export interface paths {
         /**
          * Preview
          * @description Count, a sample of 20 and reachable counts per channel for an unsaved list definition.
+         *
+         *     The sample is read on a second connection at the same time as the counts: the preview answers as you type.
          */
         post: operations["preview_api_lists_preview_post"];
         delete?: never;
