@@ -93,6 +93,12 @@ class MemberOut(BaseModel):
     created_at: datetime
 
 
+class MemberBrief(BaseModel):
+    user_id: int
+    email: str
+    name: str
+
+
 class MemberCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

@@ -10,7 +10,7 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.campaigns import Campaign
-from models.leads import Lead
+from models.leads import Lead, LeadEvent
 from models.lists import LeadList, ListMember
 from models.templates import Template
 
@@ -198,6 +198,12 @@ async def load_demo(session: AsyncSession, workspace_id: int, lead_count: int = 
     session.add_all([demo_list, template])
     await session.flush()
     session.add_all([ListMember(list_id=demo_list.id, lead_id=lead.id) for lead in leads])
+    session.add_all(
+        [
+            LeadEvent(workspace_id=workspace_id, lead_id=lead.id, type="created", data={"source": "demo"}, actor="demo")
+            for lead in leads
+        ]
+    )
     session.add(Campaign(workspace_id=workspace_id, name=DEMO_CAMPAIGN, template_id=template.id, list_id=demo_list.id))
     session.add(
         LeadList(

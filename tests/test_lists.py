@@ -99,3 +99,23 @@ async def test_a_campaign_to_a_dynamic_list_reaches_who_matches_at_launch(api, w
     assert progress["sent"] == 3
     subjects = sorted(row.subject for row in await outbox_rows(db, run["id"]))
     assert subjects == ["Hi L3", "Hi L4", "Hi L5"]
+
+
+async def test_hybrid_lists_show_who_is_always_in_and_who_is_kept_out(api, db, tenant):
+    ids = await make_leads(db, 4)
+    hybrid = (
+        await api.post(
+            "/api/lists",
+            json={
+                "name": "H",
+                "kind": "hybrid",
+                "filter": HIGH_SCORE,
+                "lead_ids": ids[:2],
+                "exclude_lead_ids": ids[2:3],
+            },
+        )
+    ).json()
+    included = (await api.get(f"/api/lists/{hybrid['id']}/members", params={"mode": "include"})).json()
+    excluded = (await api.get(f"/api/lists/{hybrid['id']}/members", params={"mode": "exclude"})).json()
+    assert {lead["id"] for lead in included["items"]} == set(ids[:2])
+    assert [lead["id"] for lead in excluded["items"]] == [ids[2]]

@@ -98,3 +98,12 @@ async def test_the_documented_matrix_matches_the_code():
     doc = (Path(__file__).resolve().parent.parent / "docs" / "permissions.md").read_text()
     for permission in Permission:
         assert f"`{permission}`" in doc, f"{permission} is not documented in docs/permissions.md"
+
+
+async def test_everyone_can_read_the_member_directory_but_only_admins_manage(app, tenant, db):
+    viewer = await make_key(db, tenant.workspace_id, Role.viewer)
+    async with client_for(app, viewer) as client:
+        directory = await client.get("/api/members/directory")
+        assert directory.status_code == 200
+        assert directory.json() == [{"user_id": tenant.admin_id, "email": "admin@acme.test", "name": "Admin"}]
+        assert (await client.get("/api/members")).status_code == 403

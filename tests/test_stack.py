@@ -140,10 +140,12 @@ async def test_demo_data_is_realistic(db, tenant):
         lists = (await session.execute(text("SELECT count(*) FROM list_members"))).scalar_one()
         campaign = (await session.execute(text("SELECT status FROM campaigns"))).scalar_one()
         kinds = dict((await session.execute(text("SELECT name, kind FROM lists"))).all())
+        created = (await session.execute(text("SELECT count(*) FROM lead_events WHERE type = 'created'"))).scalar()
     assert row.leads == 1000 and row.phones == 1000
     assert row.zones >= 10 and row.continents >= 5 and row.statuses >= 5
     assert lists == 1000 and campaign == "draft"
     assert kinds == {"Newsletter subscribers": "static", "Hot leads": "dynamic"}
+    assert created == 1000
 
 
 def _herald(database_url: str, *args: str) -> str:

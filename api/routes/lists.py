@@ -29,7 +29,7 @@ from api.schemas_leads import (
 )
 from api.scoping import Scope, ScopeDep
 from domain.filters import FilterError, reachable
-from domain.lists import membership, saved_list_membership
+from domain.lists import member_of, membership, saved_list_membership
 from domain.permissions import Permission
 from models.leads import Lead
 from models.lists import LeadList, ListMember, ListSnapshot
@@ -216,6 +216,20 @@ async def list_leads(
 ) -> LeadPage:
     lst = await scope.get(LeadList, list_id, "list")
     condition = await _condition(scope, lst.kind, lst.filter, list_id=lst.id)
+    return await lead_page(scope, condition, "created_at", "desc", cursor, limit)
+
+
+@router.get("/{list_id}/members", response_model=LeadPage, **guard(Permission.workspace_read))
+async def explicit_members(
+    list_id: int,
+    scope: ScopeDep,
+    mode: str = Query("include", pattern="^(include|exclude)$"),
+    cursor: str | None = Query(None, max_length=500),
+    limit: int = Query(50, ge=1, le=500),
+) -> LeadPage:
+    """The leads explicitly added to (include) or kept out of (exclude, hybrid lists) the list."""
+    lst = await scope.get(LeadList, list_id, "list")
+    condition = and_(scope.where(Lead), member_of(lst.id, mode))
     return await lead_page(scope, condition, "created_at", "desc", cursor, limit)
 
 

@@ -8,7 +8,7 @@ from sqlmodel import col, select
 from api.accounts import admins_of, create_user, find_user, set_membership
 from api.context import guard
 from api.errors import ApiError
-from api.schemas_access import MemberCreate, MemberCreated, MemberOut, MemberUpdate
+from api.schemas_access import MemberBrief, MemberCreate, MemberCreated, MemberOut, MemberUpdate
 from api.scoping import ScopeDep
 from api.security import generate_password
 from domain.permissions import Permission, Role
@@ -32,6 +32,18 @@ async def list_members(scope: ScopeDep) -> list[MemberOut]:
         .order_by(col(User.email))
     )
     return [_member_out(user, membership) for user, membership in rows.all()]
+
+
+@router.get("/directory", response_model=list[MemberBrief], **guard(Permission.workspace_read))
+async def directory(scope: ScopeDep) -> list[MemberBrief]:
+    """Names of the workspace's people, for picking a lead owner (no roles, no management)."""
+    rows = await scope.session.exec(
+        select(User)
+        .join(Membership, Membership.user_id == User.id)
+        .where(scope.where(Membership))
+        .order_by(col(User.email))
+    )
+    return [MemberBrief(user_id=user.id, email=user.email, name=user.name) for user in rows.all()]
 
 
 @router.post("", response_model=MemberCreated, status_code=201, **guard(Permission.members_manage))
