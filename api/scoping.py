@@ -9,13 +9,14 @@ from __future__ import annotations
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import SQLModel, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
 from api.context import ContextDep, RequestContext
 from api.deps import SessionDep
-from api.errors import not_found
+from api.errors import ApiError, not_found
 from models.audit import AuditEntry
 
 M = TypeVar("M", bound=SQLModel)
@@ -48,6 +49,14 @@ class Scope:
         if obj is None:
             raise not_found(kind, id_)
         return obj
+
+    async def flush_or_conflict(self, message: str, field: str) -> None:
+        """Flushes pending writes; a unique-constraint violation becomes a 409 naming the field."""
+        try:
+            await self.session.flush()
+        except IntegrityError as exc:
+            await self.session.rollback()
+            raise ApiError(409, message, field=field) from exc
 
     def add(self, obj: M) -> M:
         obj.workspace_id = self.workspace_id  # type: ignore[attr-defined]

@@ -155,3 +155,18 @@ async def test_lists_count_members(api, db):
     missing = await api.post("/api/lists", json={"name": "Ghosts", "lead_ids": [987654]})
     assert (missing.status_code, missing.json()["field"]) == (422, "lead_ids")
     assert [(lst["name"], lst["member_count"]) for lst in (await api.get("/api/lists")).json()] == [("VIP", 3)]
+
+
+async def test_duplicate_names_are_409_naming_the_field(api, db):
+    for path, body, field in (
+        ("/api/templates", {"name": "Same", "subject": "s", "body_text": "b"}, "name"),
+        ("/api/lists", {"name": "Same"}, "name"),
+        ("/api/custom-fields", {"key": "same", "label": "Same", "type": "text"}, "key"),
+    ):
+        assert (await api.post(path, json=body)).status_code == 201, path
+        again = await api.post(path, json=body)
+        assert (again.status_code, again.json()["field"]) == (409, field), path
+    first = (await api.get("/api/lists")).json()[0]
+    renamed = await api.post("/api/lists", json={"name": "Other"})
+    clash = await api.patch(f"/api/lists/{renamed.json()['id']}", json={"name": first["name"]})
+    assert (clash.status_code, clash.json()["field"]) == (409, "name")

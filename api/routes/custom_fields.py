@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 from sqlalchemy import func, text
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import col
 
 from api.context import guard
@@ -35,11 +34,7 @@ async def create_field(body: CustomFieldCreate, scope: ScopeDep) -> CustomFieldO
     if count >= MAX_FIELDS:
         raise ApiError(409, f"a workspace has at most {MAX_FIELDS} custom fields", field="key")
     definition = scope.add(CustomFieldDefinition(**body.model_dump()))
-    try:
-        await scope.session.flush()
-    except IntegrityError as exc:
-        await scope.session.rollback()
-        raise ApiError(409, f"a custom field {body.key!r} already exists", field="key") from exc
+    await scope.flush_or_conflict(f"a custom field {body.key!r} already exists", "key")
     scope.audit("custom_field.created", "custom_field", definition.id, after=body.model_dump())
     await scope.session.commit()
     await _run_ddl(scope, custom_field_index_sql(scope.workspace_id, definition.key, definition.type))

@@ -7,7 +7,6 @@ from typing import Any
 
 from fastapi import APIRouter, Query, Request
 from sqlalchemy import ColumnElement, and_, delete, func, text
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
 from api.context import guard
@@ -157,11 +156,7 @@ async def create_list(body: ListCreate, scope: ScopeDep) -> ListOut:
             filter=body.filter if body.kind != "static" else None,
         )
     )
-    try:
-        await scope.session.flush()
-    except IntegrityError as exc:
-        await scope.session.rollback()
-        raise ApiError(409, f"a list named {body.name!r} already exists", field="name") from exc
+    await scope.flush_or_conflict(f"a list named {body.name!r} already exists", "name")
     for ids, mode in ((include, "include"), (exclude, "exclude")):
         if ids:
             await scope.session.execute(ADD_MEMBERS, {"list_id": lst.id, "ids": ids, "mode": mode})
@@ -189,11 +184,7 @@ async def update_list(list_id: int, body: ListUpdate, scope: ScopeDep) -> ListOu
     for key, value in changes.items():
         setattr(lst, key, value.strip() if key == "name" else value)
     scope.session.add(lst)
-    try:
-        await scope.session.flush()
-    except IntegrityError as exc:
-        await scope.session.rollback()
-        raise ApiError(409, f"a list named {body.name!r} already exists", field="name") from exc
+    await scope.flush_or_conflict(f"a list named {body.name!r} already exists", "name")
     scope.audit("list.updated", "list", lst.id, before=before, after=changes)
     await scope.session.commit()
     return await get_list(list_id, scope)

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import col
 
 from api.context import guard
@@ -31,11 +30,7 @@ async def create_template(body: TemplateCreate, scope: ScopeDep) -> TemplateOut:
     except TemplateError as exc:
         raise ApiError(422, f"template does not compile: {exc}", field=_PART_FIELDS[exc.part]) from exc
     template = scope.add(Template(**body.model_dump()))
-    try:
-        await scope.session.flush()
-    except IntegrityError as exc:
-        await scope.session.rollback()
-        raise ApiError(409, f"a template named {body.name!r} already exists", field="name") from exc
+    await scope.flush_or_conflict(f"a template named {body.name!r} already exists", "name")
     scope.audit("template.created", "template", template.id, after={"name": template.name})
     await scope.session.commit()
     await scope.session.refresh(template)
