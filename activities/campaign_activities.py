@@ -122,7 +122,11 @@ class CampaignActivities:
                 delivery_id, lead_id = queue.pop()
                 await _finish_even_if_cancelled(send_one(delivery_id, lead_id))
 
-        await asyncio.gather(*(drain() for _ in range(workers)))
+        # return_exceptions: on cancellation, gather then waits for every drain (and the message each has in
+        # flight) instead of returning when the first one stops, so no accepted message is left unrecorded.
+        for outcome in await asyncio.gather(*(drain() for _ in range(workers)), return_exceptions=True):
+            if isinstance(outcome, BaseException):
+                raise outcome
         if transient:
             raise transient[0]
         counts = await self._page_counts(input, [lead["id"] for lead in leads])
