@@ -139,23 +139,36 @@ async def lead_page(
     )
 
 
+async def phone_e164(scope: Scope, raw: str, workspace: Workspace | None = None) -> tuple[str, str | None]:
+    """The phone in E.164 (numbers without +country use the workspace's region) and its region; 422 if invalid."""
+    workspace = workspace or await workspace_of(scope)
+    try:
+        return normalise_phone(raw, workspace.default_region)
+    except ContactError as exc:
+        raise ApiError(422, str(exc), field=exc.field) from exc
+
+
+async def check_owner(scope: Scope, owner_id: int, field: str = "owner_id") -> None:
+    if await scope.session.get(Membership, (owner_id, scope.workspace_id)) is None:
+        raise ApiError(422, f"{field}: user {owner_id} is not a member", field=field)
+
+
 async def apply_fields(scope: Scope, lead: Lead, changes: dict[str, Any], *, creating: bool) -> dict[str, Any]:
     """Validates and normalises the changed fields onto the lead; returns {field: (old, new)} of what changed."""
     workspace = await workspace_of(scope)
-    try:
-        if changes.get("phone"):
-            changes["phone"], region = normalise_phone(changes["phone"], workspace.default_region)
-            if region and not changes.get("country") and not lead.country:
-                changes["country"] = region
-        if "country" in changes:
+    if changes.get("phone"):
+        changes["phone"], region = await phone_e164(scope, changes["phone"], workspace)
+        if region and not changes.get("country") and not lead.country:
+            changes["country"] = region
+    if "country" in changes:
+        try:
             changes["country"] = normalise_country(changes["country"] or "")
-    except ContactError as exc:
-        raise ApiError(422, str(exc), field=exc.field) from exc
+        except ContactError as exc:
+            raise ApiError(422, str(exc), field=exc.field) from exc
     if "status" in changes and changes["status"] not in [*workspace.lead_statuses, "unsubscribed"]:
         raise ApiError(422, f"status: use one of {workspace.lead_statuses}", field="status")
     if changes.get("owner_id") is not None:
-        if await scope.session.get(Membership, (changes["owner_id"], scope.workspace_id)) is None:
-            raise ApiError(422, f"owner_id: user {changes['owner_id']} is not a member", field="owner_id")
+        await check_owner(scope, changes["owner_id"])
     if "custom_fields" in changes:
         try:
             values = validate_custom_values(changes["custom_fields"], await custom_definitions(scope))

@@ -236,6 +236,12 @@ class ListOut(BaseModel):
     created_at: datetime
 
 
+class ListRef(BaseModel):
+    id: int
+    name: str
+    kind: str
+
+
 class MembersChange(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

@@ -195,3 +195,26 @@ async def test_number_custom_fields_get_an_expression_index_used_by_range_filter
             await session.execute(text("SELECT count(*) FROM pg_indexes WHERE indexname = :n"), {"n": name})
         ).scalar()
     assert gone == 0
+
+
+async def test_bulk_set_owner_takes_only_members(api, db, tenant):
+    ids = await make_leads(db, 3)
+    owned = await api.post(
+        "/api/leads/bulk", json={"selection": {"lead_ids": ids}, "action": "set_owner", "value": tenant.admin_id}
+    )
+    assert owned.json() == {"action": "set_owner", "affected": 3}
+    assert {lead["owner_id"] for lead in (await api.get("/api/leads")).json()["items"]} == {tenant.admin_id}
+    for value in (987654, "someone"):
+        refused = await api.post(
+            "/api/leads/bulk", json={"selection": {"lead_ids": ids}, "action": "set_owner", "value": value}
+        )
+        assert (refused.status_code, refused.json()["field"]) == (422, "value")
+
+
+async def test_upsert_by_phone_normalises_the_key(api, tenant):
+    first = await api.put("/api/leads/upsert", json={"key": "phone", "lead": {"phone": "+1 415 555 0101"}})
+    assert first.json()["created"] is True and first.json()["lead"]["phone"] == "+14155550101"
+    again = await api.put("/api/leads/upsert", json={"key": "phone", "lead": {"phone": "+14155550101", "score": 3}})
+    assert again.json()["created"] is False and again.json()["lead"]["score"] == 3
+    bad = await api.put("/api/leads/upsert", json={"key": "phone", "lead": {"phone": "12"}})
+    assert (bad.status_code, bad.json()["field"]) == (422, "phone")

@@ -75,7 +75,7 @@ async def test_static_list_members_and_stats(api, db, tenant):
     shrunk = await api.post(f"/api/lists/{lst['id']}/members/remove", json={"lead_ids": ids[:1]})
     assert shrunk.json()["member_count"] == 3
     lists_of_lead = (await api.get(f"/api/leads/{ids[2]}/lists")).json()
-    assert [x["name"] for x in lists_of_lead] == ["Static"]
+    assert lists_of_lead == [{"id": lst["id"], "name": "Static", "kind": "static"}]
     events = [e["type"] for e in (await api.get(f"/api/leads/{ids[2]}/events")).json()]
     assert "added_to_list" in events
     stats = (await api.get(f"/api/lists/{lst['id']}/stats")).json()

@@ -13,10 +13,12 @@ from api.context import guard
 from api.errors import ApiError
 from api.lead_service import (
     apply_fields,
+    check_owner,
     events_for_changes,
     filter_context,
     lead_page,
     leads_condition,
+    phone_e164,
     record_event,
 )
 from api.schemas_leads import (
@@ -29,7 +31,7 @@ from api.schemas_leads import (
     LeadPage,
     LeadQuery,
     LeadUpdate,
-    ListOut,
+    ListRef,
     UpsertRequest,
     UpsertResult,
 )
@@ -100,10 +102,8 @@ async def upsert_lead(body: UpsertRequest, scope: ScopeDep) -> UpsertResult:
     sent = body.lead.model_dump(exclude_unset=True)
     if not sent.get(body.key):
         raise ApiError(422, f"lead.{body.key}: required as the upsert key", field=f"lead.{body.key}")
-    probe = Lead()
     if body.key == "phone":
-        await apply_fields(scope, probe, {"phone": sent["phone"]}, creating=True)
-        sent["phone"] = probe.phone
+        sent["phone"], _region = await phone_e164(scope, sent["phone"])
     key_value = sent[body.key]
     existing = (await scope.session.exec(scope.select(Lead).where(getattr(Lead, body.key) == key_value))).first()
     if existing is None:
@@ -184,8 +184,8 @@ async def lead_events(
     return [LeadEventOut.model_validate(e) for e in rows]
 
 
-@router.get("/{lead_id}/lists", response_model=list[ListOut], **guard(Permission.workspace_read))
-async def lead_lists(lead_id: int, scope: ScopeDep) -> list[ListOut]:
+@router.get("/{lead_id}/lists", response_model=list[ListRef], **guard(Permission.workspace_read))
+async def lead_lists(lead_id: int, scope: ScopeDep) -> list[ListRef]:
     """Lists the lead is explicitly a member of."""
     await scope.get(Lead, lead_id, "lead")
     rows = await scope.session.exec(
@@ -194,18 +194,7 @@ async def lead_lists(lead_id: int, scope: ScopeDep) -> list[ListOut]:
         .where(scope.where(LeadList), ListMember.lead_id == lead_id, ListMember.mode == "include")
         .order_by(col(LeadList.name))
     )
-    return [
-        ListOut(
-            id=lst.id,
-            name=lst.name,
-            description=lst.description,
-            kind=lst.kind,
-            filter=lst.filter,
-            member_count=-1,
-            created_at=lst.created_at,
-        )
-        for lst in rows.all()
-    ]
+    return [ListRef(id=lst.id, name=lst.name, kind=lst.kind) for lst in rows.all()]
 
 
 async def _flush_unique(scope: Scope, sent: dict[str, Any]) -> None:
@@ -260,8 +249,9 @@ async def _apply_bulk(scope: Scope, body: BulkRequest, ids: list[int]) -> int:
         return len(old)
     if action == "set_owner":
         if value is not None:
-            probe = Lead()
-            await apply_fields(scope, probe, {"owner_id": value}, creating=True)
+            if not isinstance(value, int):
+                raise ApiError(422, "value: an owner user id (or null)", field="value")
+            await check_owner(scope, value, field="value")
         result = await session.execute(
             update(Lead).where(*in_scope).values(owner_id=value, updated_at=func.now()).returning(Lead.id)
         )

@@ -1444,6 +1444,15 @@ export interface components {
             /** Name */
             name: string;
         };
+        /** ListRef */
+        ListRef: {
+            /** Id */
+            id: number;
+            /** Kind */
+            kind: string;
+            /** Name */
+            name: string;
+        };
         /** ListStatsOut */
         ListStatsOut: {
             /** By Country */
@@ -4066,7 +4075,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ListOut"][];
+                    "application/json": components["schemas"]["ListRef"][];
                 };
             };
             /** @description Not signed in, or an invalid or revoked API key */
