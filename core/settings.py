@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -53,6 +53,23 @@ class Settings(BaseSettings):
     login_failure_window_minutes: int = 15
     cors_origins: list[str] = Field(default_factory=list, description="Origins allowed to call the API (CORS off).")
 
+    # Blob storage (imports, media): S3-compatible when s3_endpoint is set, else files under storage_root.
+    storage_dir: Path | None = Field(default=None, description="Local storage root; default: data_dir/media.")
+    s3_endpoint: str | None = Field(default=None, description="`host:port` (plain HTTP) or `http(s)://host[:port]`.")
+    s3_access_key: str | None = None
+    s3_secret_key: str | None = None
+    s3_bucket: str = "herald"
+    s3_region: str = "us-east-1"
+
+    # Imports and exports
+    import_max_bytes: int = Field(default=200 << 20, description="Largest file an import accepts")
+    import_max_rows: int = 2_000_000
+    import_max_columns: int = 200
+    import_max_cell_length: int = 10_000
+    import_xlsx_max_uncompressed_bytes: int = Field(default=500 << 20, description="Zip-bomb guard for XLSX")
+    import_chunk_rows: int = Field(default=5000, ge=10, le=50_000)
+    export_stream_max_rows: int = Field(default=50_000, description="Larger exports run as a workflow")
+
     log_level: str = "INFO"
     ui_dist_dir: Path = PROJECT_ROOT / "ui" / "dist"
 
@@ -63,12 +80,26 @@ class Settings(BaseSettings):
         "smtp_username",
         "smtp_password",
         "admin_password",
+        "storage_dir",
+        "s3_endpoint",
+        "s3_access_key",
+        "s3_secret_key",
         mode="before",
     )
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         """Compose passes unset variables as empty strings; treat them as not configured."""
         return None if value == "" else value
+
+    @field_validator("s3_bucket", "s3_region", mode="before")
+    @classmethod
+    def _empty_is_default(cls, value: object, info: ValidationInfo) -> object:
+        """Same as above for settings that have a default rather than "not configured"."""
+        return cls.model_fields[info.field_name].default if value == "" else value
+
+    @property
+    def storage_root(self) -> Path:
+        return self.storage_dir or self.data_dir / "media"
 
     @property
     def temporal_target(self) -> str:
