@@ -12,6 +12,7 @@ from temporalio.client import Client
 
 from api.errors import ApiError
 from core.settings import Settings
+from core.storage import Storage
 from core.temporal import connect, ensure_search_attributes
 
 
@@ -54,6 +55,11 @@ async def get_temporal(request: Request) -> Client:
     return await request.app.state.temporal.get()
 
 
+def get_storage(request: Request) -> Storage:
+    return request.app.state.storage
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+StorageDep = Annotated[Storage, Depends(get_storage)]
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 TemporalDep = Annotated[Client, Depends(get_temporal)]

@@ -18,9 +18,12 @@ from api.routes import (
     api_keys,
     audit,
     auth,
+    bulk_file,
     campaigns,
     custom_fields,
+    exports,
     health,
+    imports,
     leads,
     lists,
     members,
@@ -30,6 +33,7 @@ from api.routes import (
 )
 from core.db import create_engine, session_factory
 from core.settings import Settings, get_settings
+from core.storage import storage_from_settings
 
 UI_NOT_BUILT = """<!doctype html><title>Herald</title>
 <p>The web UI is not built yet. Run <code>make run</code> (or <code>cd ui && npm ci && npm run build</code>).</p>
@@ -47,6 +51,7 @@ def create_app(settings: Settings | None = None, temporal_client: Client | None 
         app.state.settings = settings
         app.state.sessions = session_factory(engine)
         app.state.temporal = TemporalProvider(settings, temporal_client)
+        app.state.storage = storage_from_settings(settings)
         yield
         await engine.dispose()
 
@@ -77,6 +82,9 @@ def create_app(settings: Settings | None = None, temporal_client: Client | None 
         audit,
         custom_fields,
         leads,
+        bulk_file,
+        exports,
+        imports,
         lists,
         templates,
         campaigns,

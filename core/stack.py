@@ -41,6 +41,7 @@ async def run_stack(settings: Settings) -> int:
             pg_server, database_url = await asyncio.to_thread(start_embedded_postgres, data_dir)
             log.info("embedded postgres started", path=str(data_dir / "postgres"))
         env["DATABASE_URL"] = database_url
+        env["DATA_DIR"] = str(data_dir)  # the API and the worker share the storage under it (uploads, exports)
         await run_migrations(database_url)
 
         if not settings.temporal_address:

@@ -15,3 +15,7 @@ def import_workflow_id(import_id: int) -> str:
 
 def media_workflow_id(media_id: int) -> str:
     return f"media-{media_id}"
+
+
+def export_workflow_id(export_id: int) -> str:
+    return f"export-{export_id}"

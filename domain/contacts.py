@@ -85,6 +85,22 @@ def normalise_phone(raw: str, default_region: str) -> tuple[str, str | None]:
     )
 
 
+def phone_details(raw: str, default_region: str) -> tuple[str, str | None, str | None]:
+    """E.164 form, region and (when the number has exactly one) time zone, from a single parse (imports)."""
+    try:
+        number = phonenumbers.parse(raw, default_region.upper() or None)
+    except phonenumbers.NumberParseException as exc:
+        raise ContactError("phone", f"not a phone number: {raw!r}") from exc
+    if not phonenumbers.is_valid_number(number):
+        raise ContactError("phone", f"not a valid phone number: {raw!r}")
+    zones = [zone for zone in phone_timezones.time_zones_for_number(number) if zone in _TIMEZONES]
+    return (
+        phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164),
+        phonenumbers.region_code_for_number(number),
+        zones[0] if len(zones) == 1 else None,
+    )
+
+
 def normalise_country(country: str) -> str:
     code = country.strip().upper()
     if code and (len(code) != 2 or not code.isalpha()):

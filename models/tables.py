@@ -5,6 +5,7 @@ from sqlmodel import SQLModel
 from models.audit import AuditEntry
 from models.campaigns import Campaign, CampaignRun, RunAudience
 from models.deliveries import Delivery
+from models.imports import ImportKey, ImportMapping, ImportRejection, LeadExport, LeadImport, SuppressionEntry
 from models.leads import CustomFieldDefinition, Lead, LeadEvent
 from models.lists import LeadList, ListMember, ListSnapshot
 from models.outbox import OutboxMessage
@@ -20,8 +21,13 @@ __all__ = [
     "CampaignRun",
     "CustomFieldDefinition",
     "Delivery",
+    "ImportKey",
+    "ImportMapping",
+    "ImportRejection",
     "Lead",
     "LeadEvent",
+    "LeadExport",
+    "LeadImport",
     "LeadList",
     "ListMember",
     "ListSnapshot",
@@ -30,6 +36,7 @@ __all__ = [
     "Membership",
     "OutboxMessage",
     "RunAudience",
+    "SuppressionEntry",
     "Template",
     "User",
     "Workspace",

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -106,6 +107,8 @@ async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
         dev_server_existing_path=dev_server_binary(),
         data_converter=pydantic_data_converter,
         search_attributes=SEARCH_ATTRIBUTES,
+        # The default 5 s is too tight on a busy 2-core machine (first start migrates its SQLite schema).
+        dev_server_startup_timeout=timedelta(seconds=60),
         dev_server_extra_args=[
             *dynamic_config_args(),
             "--dynamic-config-value",
@@ -162,6 +165,7 @@ async def running_worker(client: Client, settings: Settings, sessions) -> AsyncI
             smtp=smtp,
             mail_from=settings.mail_from,
             executor=executor,
+            settings=settings,
         )
         async with worker:
             yield worker

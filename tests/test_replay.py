@@ -10,7 +10,8 @@ import os
 from pathlib import Path
 
 import pytest
-from temporalio.client import WorkflowHistory
+from sqlalchemy import text
+from temporalio.client import WorkflowFailureError, WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
@@ -76,3 +77,29 @@ async def test_record_list_stats_history(api, worker, db, temporal_client, setti
 async def _save(client, workflow_id: str, name: str, workflow: type = CampaignWorkflow) -> None:
     history = await client.get_workflow_handle(workflow_id).fetch_history()
     (HISTORIES / f"{workflow.__name__}-{name}.json").write_text(history.to_json())
+
+
+@pytest.mark.skipif(not RECORD, reason="set HERALD_RECORD_HISTORIES=1 to record new histories")
+async def test_record_import_histories(api, worker, db, temporal_client):
+    from workflows.imports import ImportWorkflow
+
+    content = b"email,first_name\na@example.com,A\nnot-an-email,B\na@example.com,C\nd@example.com,D\n"
+    upload = await api.post("/api/imports", files={"file": ("people.csv", content, "text/csv")})
+    import_id = upload.json()["id"]
+    await api.post(f"/api/imports/{import_id}/start", json={"mapping": ["email", "first_name"]})
+    handle = temporal_client.get_workflow_handle(f"import-{import_id}")
+    await handle.query("progress")
+    await handle.result()
+    await _save(temporal_client, f"import-{import_id}", "completed", ImportWorkflow)
+
+    upload = await api.post("/api/imports", files={"file": ("gone.csv", content, "text/csv")})
+    import_id = upload.json()["id"]
+    async with db() as session:
+        key = (await session.execute(text("SELECT storage_key FROM imports WHERE id = :i"), {"i": import_id})).scalar()
+    app_storage = api._transport.app.state.storage  # the file disappears: the import fails, non-retryable
+    app_storage.delete(key)
+    await api.post(f"/api/imports/{import_id}/start", json={"mapping": ["email", "first_name"]})
+    handle = temporal_client.get_workflow_handle(f"import-{import_id}")
+    with pytest.raises(WorkflowFailureError):
+        await handle.result()
+    await _save(temporal_client, f"import-{import_id}", "failed", ImportWorkflow)

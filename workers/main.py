@@ -53,6 +53,7 @@ async def run_worker(settings: Settings) -> None:
             smtp=smtp,
             mail_from=settings.mail_from,
             executor=executor,
+            settings=settings,
         )
         log.info("worker started", task_queue=settings.temporal_task_queue, temporal=settings.temporal_target)
         async with worker:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -10,12 +11,19 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.campaign_activities import CampaignActivities
+from activities.export_activities import ExportActivities
+from activities.import_activities import ImportActivities
 from activities.list_activities import ListActivities
 from activities.smtp_pool import SmtpPool
+from core.settings import Settings
+from core.storage import Storage, storage_from_settings
+from core.tabular import Limits
 from workflows.campaign import CampaignWorkflow
+from workflows.exports import ExportWorkflow
+from workflows.imports import ImportWorkflow
 from workflows.list_stats import ListStatsWorkflow
 
-WORKFLOWS = [CampaignWorkflow, ListStatsWorkflow]
+WORKFLOWS = [CampaignWorkflow, ListStatsWorkflow, ImportWorkflow, ExportWorkflow]
 
 
 def build_worker(
@@ -26,9 +34,25 @@ def build_worker(
     smtp: SmtpPool,
     mail_from: str,
     executor: ThreadPoolExecutor | None = None,
+    settings: Settings | None = None,
+    storage: Storage | None = None,
 ) -> Worker:
+    settings = settings or Settings()
+    storage = storage or storage_from_settings(settings)
     campaign = CampaignActivities(sessions=sessions, smtp=smtp, mail_from=mail_from)
     lists = ListActivities(sessions=sessions)
+    exports = ExportActivities(sessions=sessions, storage=storage)
+    imports = ImportActivities(
+        engine=sessions.kw["bind"],
+        storage=storage,
+        limits=Limits(
+            max_columns=settings.import_max_columns,
+            max_xlsx_uncompressed_bytes=settings.import_xlsx_max_uncompressed_bytes,
+        ),
+        max_rows=settings.import_max_rows,
+        max_cell=settings.import_max_cell_length,
+        chunk_rows=settings.import_chunk_rows,
+    )
     return Worker(
         client,
         task_queue=task_queue,
@@ -38,7 +62,14 @@ def build_worker(
             campaign.send_batch,
             campaign.finish_run,
             lists.snapshot_list_sizes,
+            imports.prepare_import,
+            imports.import_rows,
+            imports.finish_import,
+            exports.write_export,
+            exports.fail_export,
         ],
         activity_executor=executor,
         max_concurrent_activities=20,
+        # Heartbeats carry cancellations back: a cancel (import, campaign) reaches the activity within ~2 s.
+        max_heartbeat_throttle_interval=timedelta(seconds=2),
     )
