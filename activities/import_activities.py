@@ -190,10 +190,11 @@ class ImportActivities:
         rejections: list[tuple[int, str, str]] = [
             (r.row_number, json.dumps(r.cells), json.dumps([list(x) for x in r.reasons])) for r in chunk.rejected
         ]
-        skipped = 0
+        skipped = 0  # in-file duplicates (they are in the report too) and existing leads left alone by "skip"
+        duplicates = 0
         for duplicate, first in chunk.duplicates:
             rejections.append(_duplicate_record(duplicate, first, options.dedupe_key))
-            skipped += 1
+            duplicates += 1
         imported = updated = 0
         if chunk.accepted:
             await raw.copy_records_to_table(
@@ -215,7 +216,7 @@ class ImportActivities:
                             _as_rejected(by_row[record["row_number"]]), record["first_row"], options.dedupe_key
                         )
                     )
-                skipped += len(earlier)
+                duplicates += len(earlier)
                 await raw.execute(
                     "DELETE FROM import_stage WHERE row_number = ANY($1::int[])", [r["row_number"] for r in earlier]
                 )
@@ -247,7 +248,8 @@ class ImportActivities:
                 records=[(import_id, number, cells, reasons) for number, cells, reasons in rejections],
                 columns=("import_id", "row_number", "cells", "reasons"),
             )
-        rejected = len(rejections) - skipped
+        rejected = len(rejections) - duplicates
+        skipped += duplicates
         await raw.execute(
             "UPDATE imports SET rows_read = rows_read + $2, imported = imported + $3, updated = updated + $4, "
             "skipped = skipped + $5, rejected = rejected + $6, next_row = $7, next_offset = $8 WHERE id = $1",

@@ -204,3 +204,32 @@ async def test_build_a_filter_see_the_count_change_and_save_the_list(live_app, b
     row = page.get_by_test_id("list-row").filter(has_text="High scorers")
     await expect(row).to_contain_text("10")
     await page.close()
+
+
+async def test_upload_map_import_and_download_the_error_report(live_app, browser, db, tenant, tmp_path):
+    rows = ["Email,Prénom,Score,Ville"] + [f"person{i}@example.com,P{i},{i},Lyon" for i in range(12)]
+    rows += ["not-an-email,Bad,1,Paris", "person3@example.com,Again,3,Nice"]
+    source = tmp_path / "salon.csv"
+    source.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    page = await _sign_in(browser, live_app, "admin@acme.test")
+    await page.get_by_role("link", name="Import", exact=True).click()
+    await page.get_by_test_id("import-file").set_input_files(str(source))
+    await expect(page.get_by_role("heading", name="Map columns")).to_be_visible()
+    # Suggested from the headers: Email → email, Prénom → first_name, Score → score; Ville becomes nothing.
+    await expect(page.get_by_label("Target for Email")).to_have_value("email")
+    await expect(page.get_by_label("Target for Prénom")).to_have_value("first_name")
+    await page.get_by_label("Target for Ville").select_option("ignore")
+    await page.screenshot(path=SCREENSHOTS / "import-mapping.png", full_page=True)
+    await page.get_by_role("button", name="Start import").click()
+    await expect(page.get_by_role("heading", name="Import finished")).to_be_visible(timeout=60_000)
+    await expect(page.get_by_test_id("count-imported")).to_have_text("12")
+    await expect(page.get_by_test_id("count-rejected")).to_have_text("1")
+    await expect(page.get_by_test_id("count-skipped")).to_have_text("1")
+    await page.screenshot(path=SCREENSHOTS / "import-result.png", full_page=True)
+    async with page.expect_download() as download_info:
+        await page.get_by_role("link", name="Download error report").click()
+    report = tmp_path / "errors.csv"
+    await (await download_info.value).save_as(report)
+    text_report = report.read_text(encoding="utf-8-sig")
+    assert "not an email address" in text_report and "duplicate of row 5" in text_report
+    await page.close()

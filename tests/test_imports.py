@@ -151,9 +151,9 @@ async def test_cp1252_utf16_and_xlsx_second_sheet(api, worker, db, tenant):
 @pytest.mark.parametrize(
     ("policy", "expected_company", "expected_first", "expected_status", "counts"),
     [
-        ("skip", "Old Co", "", "new", {"imported": 1, "updated": 0, "skipped": 1}),
-        ("update_empty", "Old Co", "Filled", "new", {"imported": 1, "updated": 1, "skipped": 0}),
-        ("overwrite", "New Co", "Filled", "qualified", {"imported": 1, "updated": 1, "skipped": 0}),
+        ("skip", "Old Co", "", "new", {"imported": 1, "updated": 0, "skipped": 1, "rejected": 0}),
+        ("update_empty", "Old Co", "Filled", "new", {"imported": 1, "updated": 1, "skipped": 0, "rejected": 0}),
+        ("overwrite", "New Co", "Filled", "qualified", {"imported": 1, "updated": 1, "skipped": 0, "rejected": 0}),
     ],
 )
 async def test_duplicate_policies(api, worker, db, tenant, policy, expected_company, expected_first, expected_status,

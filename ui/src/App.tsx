@@ -1,3 +1,4 @@
+import { Suspense, lazy } from "react";
 import { Route, Routes } from "react-router-dom";
 import { Layout } from "./components/Layout";
 import { Account } from "./pages/Account";
@@ -20,6 +21,17 @@ import { Settings } from "./pages/Settings";
 import { Templates } from "./pages/Templates";
 import { RequireAuth, RequirePermission } from "./session";
 
+// The import wizard (and react-dropzone) loads with the first visit to /imports, not with the app.
+const ImportsPage = lazy(() => import("./pages/Imports").then((module) => ({ default: module.ImportsPage })));
+
+function Imports() {
+  return (
+    <Suspense fallback={<p className="muted">Loading…</p>}>
+      <ImportsPage />
+    </Suspense>
+  );
+}
+
 export function App() {
   return (
     <Routes>
@@ -29,6 +41,8 @@ export function App() {
           <Route index element={<Dashboard />} />
           <Route path="leads" element={<Leads />} />
           <Route path="leads/:id" element={<LeadProfilePage />} />
+          <Route path="imports" element={<Imports />} />
+          <Route path="imports/:id" element={<Imports />} />
           <Route path="lists" element={<Lists />} />
           <Route path="lists/new" element={<NewListPage />} />
           <Route path="lists/:id" element={<ListPage />} />

@@ -72,6 +72,7 @@ export function pathAfterSwitch(pathname: string, search: string): string | null
   if (/^\/campaigns\/[^/]+/.test(pathname)) return "/campaigns";
   if (/^\/leads\/[^/]+/.test(pathname)) return "/leads";
   if (/^\/lists\/\d+/.test(pathname)) return "/lists";
+  if (/^\/imports\/\d+/.test(pathname)) return "/imports";
   if (pathname === "/outbox" && new URLSearchParams(search).has("message")) return "/outbox";
   return null;
 }

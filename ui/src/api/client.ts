@@ -98,6 +98,23 @@ export type ApiKey = Schemas["ApiKeyOut"];
 export type ApiKeyCreated = Schemas["ApiKeyCreated"];
 export type AuditEntry = Schemas["AuditOut"];
 export type AuditPage = Schemas["Page_AuditOut_"];
+export type ImportOut = Schemas["ImportOut"];
+export type ImportPreview = Schemas["ImportPreviewOut"];
+export type ImportProgress = Schemas["ImportProgressOut"];
+export type ImportCounts = Schemas["ImportCountsOut"];
+export type ImportOptions = Schemas["ImportOptions"];
+export type ImportStart = Schemas["ImportStart"];
+export type MappingSuggestion = Schemas["MappingSuggestion"];
+export type TargetOption = Schemas["TargetOption"];
+export type SavedMapping = Schemas["SavedMappingOut"];
+export type ColumnCustomField = Schemas["ColumnCustomField"];
+export type ExportRequest = Schemas["ExportRequest"];
+export type ExportFormat = ExportRequest["format"];
+export type ExportJob = Schemas["ExportOut"];
+export type ExportColumn = Schemas["ExportColumnOut"];
+export type BulkFileBody = Schemas["Body_bulk_file_api_leads_bulk_file_post"];
+export type BulkFileAction = BulkFileBody["action"];
+export type BulkFileResult = Schemas["BulkFileResult"];
 
 /** An error answer of the API ({message, field, code}) or a failure to reach it. */
 export class ApiError extends Error {
@@ -144,6 +161,11 @@ type Result<D> = { data?: D; error?: unknown; response: Response };
  * Network failures become an ApiError with status 0.
  */
 export async function unwrap<D>(call: Promise<Result<D>>): Promise<D> {
+  return (await unwrapResponse(call)).data;
+}
+
+/** Like `unwrap`, also giving the response (its status and headers: a 202, a Content-Disposition). */
+export async function unwrapResponse<D>(call: Promise<Result<D>>): Promise<{ data: D; response: Response }> {
   let result: Result<D>;
   try {
     result = await call;
@@ -153,7 +175,7 @@ export async function unwrap<D>(call: Promise<Result<D>>): Promise<D> {
   }
   const { data, error, response } = result;
   if (!response.ok || error !== undefined) throw toApiError(response.status, error);
-  return data as D;
+  return { data: data as D, response };
 }
 
 /** True for the API's "sign in first" answer (any 401). */

@@ -45,6 +45,13 @@ export const queryKeys = {
   apiKeys: ["api-keys"] as const,
   permissionMatrix: ["permission-matrix"] as const,
   audit: (filters: AuditFilters, offset: number, limit: number) => ["audit", { ...filters, offset, limit }] as const,
+  /** Every import query starts with "imports". */
+  imports: ["imports"] as const,
+  import: (id: number) => ["imports", id] as const,
+  importPreview: (id: number) => ["imports", id, "preview"] as const,
+  importProgress: (id: number) => ["imports", id, "progress"] as const,
+  exportColumns: ["export-columns"] as const,
+  exportJob: (id: number) => ["exports", id] as const,
 };
 
 /** GET /api/auth/me, with a 401 answered as `null` (nobody is signed in) rather than as an error. */
@@ -313,6 +320,73 @@ export function useAudit(filters: AuditFilters, offset: number, limit = PAGE_SIZ
       return unwrap(api.GET("/api/audit", { params: { query } }));
     },
     placeholderData: keepPreviousData,
+  });
+}
+
+/** The workspace's imports, newest first; refreshed every few seconds while one of them is working. */
+export function useImports() {
+  return useQuery({
+    queryKey: queryKeys.imports,
+    queryFn: () => unwrap(api.GET("/api/imports", { params: { query: { limit: 50 } } })),
+    refetchInterval: (query) =>
+      query.state.data?.some((row) => row.status === "queued" || row.status === "running") ? 5000 : false,
+  });
+}
+
+export function useImport(id: number) {
+  return useQuery({
+    queryKey: queryKeys.import(id),
+    queryFn: () => unwrap(api.GET("/api/imports/{import_id}", { params: { path: { import_id: id } } })),
+  });
+}
+
+/** The preview of an uploaded import (the upload answer seeds it; a deep link reads it again). */
+export function useImportPreview(id: number, enabled = true) {
+  return useQuery({
+    queryKey: queryKeys.importPreview(id),
+    queryFn: () => unwrap(api.GET("/api/imports/{import_id}/preview", { params: { path: { import_id: id } } })),
+    enabled,
+    staleTime: Infinity,
+  });
+}
+
+/** How often the progress panel asks while an import is queued or running. */
+export const IMPORT_POLL_MS = 1000;
+
+/** Counts and phase of an import, every second while it is queued or running. */
+export function useImportProgress(id: number, enabled = true) {
+  return useQuery({
+    queryKey: queryKeys.importProgress(id),
+    queryFn: () => unwrap(api.GET("/api/imports/{import_id}/progress", { params: { path: { import_id: id } } })),
+    enabled,
+    refetchInterval: (query) => {
+      const status = query.state.data?.status;
+      return status === undefined || status === "queued" || status === "running" ? IMPORT_POLL_MS : false;
+    },
+    refetchIntervalInBackground: true,
+  });
+}
+
+/** Every column an export can hold (custom fields included). */
+export function useExportColumns(enabled = true) {
+  return useQuery({
+    queryKey: queryKeys.exportColumns,
+    queryFn: () => unwrap(api.GET("/api/exports/columns")),
+    enabled,
+    staleTime: 60_000,
+  });
+}
+
+/** A background export, polled until it is ready or failed. */
+export function useExportJob(id: number | null) {
+  return useQuery({
+    queryKey: queryKeys.exportJob(id ?? 0),
+    queryFn: () => unwrap(api.GET("/api/exports/{export_id}", { params: { path: { export_id: id ?? 0 } } })),
+    enabled: id !== null,
+    refetchInterval: (query) => {
+      const status = query.state.data?.status;
+      return status === "ready" || status === "failed" ? false : 1000;
+    },
   });
 }
 

@@ -15,6 +15,7 @@ type NavItem = { to: string; label: string; icon: IconName; permission?: Permiss
 export const NAV_ITEMS: NavItem[] = [
   { to: "/", label: "Dashboard", icon: "dashboard" },
   { to: "/leads", label: "Leads", icon: "leads" },
+  { to: "/imports", label: "Import", icon: "import", permission: "leads:write" },
   { to: "/lists", label: "Lists", icon: "lists" },
   { to: "/media", label: "Media", icon: "media" },
   { to: "/templates", label: "Templates", icon: "templates" },

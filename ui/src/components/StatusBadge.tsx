@@ -5,6 +5,10 @@ const KNOWN = new Set([
   "completed",
   "cancelled",
   "failed",
+  // imports and exports
+  "uploaded",
+  "queued",
+  "ready",
   // lead statuses and consent values share the same palette
   "new",
   "contacted",

@@ -36,6 +36,7 @@ import { FilterBuilder } from "../filters/LazyFilterBuilder";
 import { countRules, emptyQuery, errorTarget, fieldMap, prepareFilter } from "../filters/model";
 import { formatDate, formatNumber } from "../format";
 import { BULK_ACTIONS, bulkResultText, bulkValue, selectionBody, type Selection } from "../leads/bulk";
+import { ExportDialog } from "../leads/ExportDialog";
 import {
   availableColumns,
   customText,
@@ -73,6 +74,7 @@ export function Leads() {
     loadColumns(typeof window === "undefined" ? null : window.localStorage),
   );
   const [newOpen, setNewOpen] = useState(false);
+  const [exportOpen, setExportOpen] = useState(false);
 
   const byName = useMemo(() => fieldMap(fields.data), [fields.data]);
   const prepared = useMemo(() => prepareFilter(query, byName, { dropIncomplete: true }), [query, byName]);
@@ -129,6 +131,9 @@ export function Leads() {
               Filter{ruleCount > 0 ? ` (${ruleCount})` : ""}
             </button>
             <ColumnPicker available={availableColumns(customFields.data)} chosen={chosenColumns} onChange={chooseColumns} />
+            <button type="button" className="btn btn-secondary" aria-haspopup="dialog" onClick={() => setExportOpen(true)}>
+              Export
+            </button>
             {canWrite && !newOpen && (
               <button type="button" className="btn btn-primary" onClick={() => setNewOpen(true)}>
                 New lead
@@ -137,6 +142,17 @@ export function Leads() {
           </>
         }
       />
+      {exportOpen && (
+        <ExportDialog
+          onClose={() => setExportOpen(false)}
+          selection={selection}
+          selectedCount={selection.kind === "ids" ? selection.ids.size : 0}
+          total={total}
+          filtered={filtered}
+          filter={filter}
+          search={debouncedSearch}
+        />
+      )}
       {canWrite && newOpen && <NewLeadForm onCancel={() => setNewOpen(false)} onCreated={(lead) => navigate(`/leads/${lead.id}`)} />}
       {filterOpen && (
         <section className="card filter-card" id="lead-filter" aria-label="Filter">
