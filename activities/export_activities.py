@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import structlog
-from pydantic import BaseModel
 from sqlalchemy import ColumnElement, text
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import select
@@ -40,21 +39,13 @@ from domain.lists import filter_context_from
 from models.imports import LeadExport
 from models.leads import CustomFieldDefinition
 from models.lists import LeadList
-from models.payloads.imports import ExportInput, ExportResult
+from models.payloads.imports import ExportFailure, ExportInput, ExportResult
 from models.workspaces import Workspace
 
 log = structlog.get_logger("herald.activities.exports")
 REFUSED = "ExportRefused"  # non-retryable: the same input would fail the same way
 HEARTBEAT_SECONDS = 5.0
 MAX_ERROR_LENGTH = 2000
-
-
-class ExportFailure(BaseModel):
-    """Input of `fail_export`: why the export could not be written."""
-
-    export_id: int
-    workspace_id: int
-    error: str
 
 
 def _refuse(message: str) -> ApplicationError:

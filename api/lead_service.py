@@ -7,7 +7,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, literal_column, or_, tuple_
+from sqlalchemy import ColumnElement, and_, func, tuple_
 from sqlmodel import col, select
 
 from api.errors import ApiError
@@ -16,8 +16,9 @@ from api.scoping import Scope
 from domain.contacts import ContactError, infer_timezone, normalise_country, normalise_phone
 from domain.custom_fields import CustomFieldError, FieldDefinition, merge_custom_values, validate_custom_values
 from domain.filters import FilterContext, FilterError, compile_filter, parse_filter
+from domain.lead_search import search_condition
 from domain.lists import filter_context_from
-from models.leads import SEARCH_DOCUMENT, CustomFieldDefinition, Lead, LeadEvent
+from models.leads import CustomFieldDefinition, Lead, LeadEvent
 from models.workspaces import Membership, Workspace
 
 SORT_COLUMNS = {
@@ -71,26 +72,6 @@ def compile_or_422(filter_data: Any, ctx: FilterContext, field: str = "filter") 
     except FilterError as exc:
         path = f"{field}.{exc.path}" if exc.path else field
         raise ApiError(422, f"{path}: {exc.message}", field=path) from exc
-
-
-def search_condition(search: str | None) -> ColumnElement[bool] | None:
-    if not search or not search.strip():
-        return None
-    words = [w for w in search.strip().split() if w][:10]
-    # Prefix match on every word, through the GIN-indexed tsvector; plus a substring match on email for addresses.
-    query = " & ".join(f"{_ts_escape(w)}:*" for w in words if _ts_escape(w))
-    conditions = [col(Lead.email).ilike(f"%{_like_escape(search.strip())}%", escape="\\")]
-    if query:
-        conditions.append(literal_column(SEARCH_DOCUMENT).op("@@")(func.to_tsquery("simple", query)))
-    return or_(*conditions)
-
-
-def _ts_escape(word: str) -> str:
-    return "".join(ch for ch in word.lower() if ch.isalnum() or ch in "._-@")
-
-
-def _like_escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 async def leads_condition(scope: Scope, filter_data: Any, search: str | None) -> ColumnElement[bool]:

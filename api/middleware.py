@@ -25,7 +25,21 @@ DOCS_POLICY = (
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
+def content_security_policy(settings: Settings) -> str:
+    """The app's policy; with S3 storage, media come from the bucket's origin (presigned redirects)."""
+    if not settings.s3_endpoint:
+        return CONTENT_SECURITY_POLICY
+    from core.storage.s3 import parse_s3_endpoint
+
+    host, secure = parse_s3_endpoint(settings.s3_endpoint)
+    origin = f"{'https' if secure else 'http'}://{host}"
+    return CONTENT_SECURITY_POLICY.replace(
+        "img-src 'self' data:;", f"img-src 'self' data: {origin}; media-src 'self' {origin};"
+    )
+
+
 def install_middleware(app: FastAPI, settings: Settings) -> None:
+    policy = content_security_policy(settings)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -45,5 +59,6 @@ def install_middleware(app: FastAPI, settings: Settings) -> None:
         response.headers["X-Frame-Options"] = "DENY"
         response.headers["Referrer-Policy"] = "same-origin"
         docs = request.url.path.startswith("/api/docs")
-        response.headers["Content-Security-Policy"] = DOCS_POLICY if docs else CONTENT_SECURITY_POLICY
+        # A route may set a stricter policy of its own (uploaded files are served sandboxed).
+        response.headers.setdefault("Content-Security-Policy", DOCS_POLICY if docs else policy)
         return response

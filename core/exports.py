@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-from sqlalchemy import ColumnElement, Integer, and_, any_, bindparam, func, literal_column, or_
+from sqlalchemy import ColumnElement, Integer, and_, any_, bindparam, func
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
@@ -25,9 +25,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from domain.export_columns import row_values
 from domain.filters import FilterContext, compile_filter, parse_filter
+from domain.lead_search import search_condition
 from domain.lists import saved_list_membership
 from domain.spreadsheet_safety import neutralise
-from models.leads import SEARCH_DOCUMENT, Lead
+from models.leads import Lead
 from models.lists import LeadList
 from models.workspaces import User
 
@@ -39,7 +40,6 @@ CONTENT_TYPES = {
 }
 XLSX_MAX_ROWS = 1_048_575  # a worksheet's 1,048,576 rows, less the header
 BATCH_ROWS = 1000
-MAX_SEARCH_WORDS = 10
 CSV_BOM = "\ufeff"
 XLSX_DATETIME_FORMAT = "yyyy-mm-dd hh:mm:ss"
 XLSX_SHEET = "Leads"
@@ -59,26 +59,6 @@ def storage_key(workspace_id: int, export_id: int, fmt: str) -> str:
 
 
 # -- the selection -----------------------------------------------------------------------------------------------
-
-
-def search_condition(search: str | None) -> ColumnElement[bool] | None:
-    """Full-text prefix match of every word (name, email, company) or a substring of the email.
-
-    Same meaning as the search box of GET /api/leads, so an export of a search holds what the list showed.
-    """
-    text = (search or "").strip()
-    if not text:
-        return None
-    terms = []
-    for word in text.split()[:MAX_SEARCH_WORDS]:
-        cleaned = "".join(ch for ch in word.lower() if ch.isalnum() or ch in "._-@")
-        if cleaned:
-            terms.append(f"{cleaned}:*")
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    matches = [col(Lead.email).ilike(f"%{escaped}%", escape="\\")]
-    if terms:
-        matches.append(literal_column(SEARCH_DOCUMENT).op("@@")(func.to_tsquery("simple", " & ".join(terms))))
-    return or_(*matches)
 
 
 def selection_condition(

@@ -70,6 +70,12 @@ class Settings(BaseSettings):
     import_chunk_rows: int = Field(default=5000, ge=10, le=50_000)
     export_stream_max_rows: int = Field(default=50_000, description="Larger exports run as a workflow")
 
+    # Media library
+    media_max_image_bytes: int = Field(default=25 << 20, description="Largest image upload")
+    media_max_video_bytes: int = Field(default=500 << 20, description="Largest video upload")
+    media_max_document_bytes: int = Field(default=20 << 20, description="Largest document (PDF) upload")
+    media_max_image_pixels: int = Field(default=50_000_000, description="Decompression-bomb guard")
+
     log_level: str = "INFO"
     ui_dist_dir: Path = PROJECT_ROOT / "ui" / "dist"
 

@@ -8,6 +8,7 @@ from models.deliveries import Delivery
 from models.imports import ImportKey, ImportMapping, ImportRejection, LeadExport, LeadImport, SuppressionEntry
 from models.leads import CustomFieldDefinition, Lead, LeadEvent
 from models.lists import LeadList, ListMember, ListSnapshot
+from models.media import MediaAsset, MediaUsage
 from models.outbox import OutboxMessage
 from models.templates import Template
 from models.workspaces import ApiKey, LoginFailure, LoginSession, Membership, User, Workspace
@@ -33,6 +34,8 @@ __all__ = [
     "ListSnapshot",
     "LoginFailure",
     "LoginSession",
+    "MediaAsset",
+    "MediaUsage",
     "Membership",
     "OutboxMessage",
     "RunAudience",

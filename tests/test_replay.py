@@ -103,3 +103,28 @@ async def test_record_import_histories(api, worker, db, temporal_client):
     with pytest.raises(WorkflowFailureError):
         await handle.result()
     await _save(temporal_client, f"import-{import_id}", "failed", ImportWorkflow)
+
+
+@pytest.mark.skipif(not RECORD, reason="set HERALD_RECORD_HISTORIES=1 to record new histories")
+async def test_record_media_histories(api, worker, temporal_client, settings):
+    from models.payloads.media import CleanupInput
+    from tests import media_samples
+    from workflows.media_processing import MediaProcessingWorkflow
+    from workflows.storage_cleanup import StorageCleanupWorkflow
+
+    image = await api.post("/api/media", files={"file": ("a.png", media_samples.png_bytes(), "image/png")})
+    handle = temporal_client.get_workflow_handle(image.json()["workflow_id"])
+    await handle.result()
+    await _save(temporal_client, handle.id, "image-ready", MediaProcessingWorkflow)
+    broken = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + b"\x01" * 4000
+    video = await api.post("/api/media", files={"file": ("b.mp4", broken, "video/mp4")})
+    handle = temporal_client.get_workflow_handle(video.json()["workflow_id"])
+    await handle.result()
+    await _save(temporal_client, handle.id, "corrupt-failed", MediaProcessingWorkflow)
+    await temporal_client.execute_workflow(
+        StorageCleanupWorkflow.run,
+        CleanupInput(grace_hours=0),
+        id="cleanup-record",
+        task_queue=settings.temporal_task_queue,
+    )
+    await _save(temporal_client, "cleanup-record", "daily", StorageCleanupWorkflow)

@@ -14,6 +14,7 @@ from activities.campaign_activities import CampaignActivities
 from activities.export_activities import ExportActivities
 from activities.import_activities import ImportActivities
 from activities.list_activities import ListActivities
+from activities.media_activities import MediaActivities, StorageCleanupActivities
 from activities.smtp_pool import SmtpPool
 from core.settings import Settings
 from core.storage import Storage, storage_from_settings
@@ -22,8 +23,17 @@ from workflows.campaign import CampaignWorkflow
 from workflows.exports import ExportWorkflow
 from workflows.imports import ImportWorkflow
 from workflows.list_stats import ListStatsWorkflow
+from workflows.media_processing import MediaProcessingWorkflow
+from workflows.storage_cleanup import StorageCleanupWorkflow
 
-WORKFLOWS = [CampaignWorkflow, ListStatsWorkflow, ImportWorkflow, ExportWorkflow]
+WORKFLOWS = [
+    CampaignWorkflow,
+    ListStatsWorkflow,
+    ImportWorkflow,
+    ExportWorkflow,
+    MediaProcessingWorkflow,
+    StorageCleanupWorkflow,
+]
 
 
 def build_worker(
@@ -53,6 +63,10 @@ def build_worker(
         max_cell=settings.import_max_cell_length,
         chunk_rows=settings.import_chunk_rows,
     )
+    media = MediaActivities(
+        engine=sessions.kw["bind"], storage=storage, max_image_pixels=settings.media_max_image_pixels
+    )
+    cleanup = StorageCleanupActivities(engine=sessions.kw["bind"], storage=storage)
     return Worker(
         client,
         task_queue=task_queue,
@@ -67,6 +81,10 @@ def build_worker(
             imports.finish_import,
             exports.write_export,
             exports.fail_export,
+            media.process_media,  # sync: Pillow, ffmpeg and the storage client run on the thread pool
+            media.record_media,
+            media.record_media_failure,
+            cleanup.clean_orphans,
         ],
         activity_executor=executor,
         max_concurrent_activities=20,

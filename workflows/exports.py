@@ -15,8 +15,8 @@ from temporalio.exceptions import ActivityError, ApplicationError
 from temporalio.exceptions import CancelledError as TemporalCancelledError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.export_activities import REFUSED, ExportActivities, ExportFailure
-    from models.payloads.imports import ExportInput, ExportResult
+    from activities.export_activities import REFUSED, ExportActivities
+    from models.payloads.imports import ExportFailure, ExportInput, ExportResult
 
 WRITE_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=2),

@@ -5,6 +5,7 @@ from sqlmodel import col
 
 from api.context import guard
 from api.errors import ApiError
+from api.media_usage import record_template_usage
 from api.schemas import TemplateCreate, TemplateOut
 from api.scoping import ScopeDep
 from domain.permissions import Permission
@@ -31,6 +32,7 @@ async def create_template(body: TemplateCreate, scope: ScopeDep) -> TemplateOut:
         raise ApiError(422, f"template does not compile: {exc}", field=_PART_FIELDS[exc.part]) from exc
     template = scope.add(Template(**body.model_dump()))
     await scope.flush_or_conflict(f"a template named {body.name!r} already exists", "name")
+    await record_template_usage(scope, template)
     scope.audit("template.created", "template", template.id, after={"name": template.name})
     await scope.session.commit()
     await scope.session.refresh(template)

@@ -51,6 +51,10 @@ class LocalStorage:
             raise InvalidKey(f"storage key leaves the storage root: {key!r}")
         return path
 
+    def local_path(self, key: str) -> Path:
+        """The file behind a key, for servers that send files themselves (HTTP Range support)."""
+        return self._path(key)
+
     def _write_atomically(self, target: Path, fill: Callable[[BinaryIO], None]) -> None:
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_name(f"{target.name}{TMP_MARKER}{secrets.token_hex(8)}.tmp")

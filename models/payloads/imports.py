@@ -37,6 +37,14 @@ class ExportInput(BaseModel):
     workspace_id: int
 
 
+class ExportFailure(BaseModel):
+    """Input of `fail_export`: why the export could not be written."""
+
+    export_id: int
+    workspace_id: int
+    error: str
+
+
 class ExportResult(BaseModel):
     export_id: int
     rows: int
