@@ -33,7 +33,7 @@ from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
 pillow_heif.register_heif_opener()
 
-THUMBNAIL_SIZES: dict[str, int] = {"thumb-small": 160, "thumb-medium": 480, "thumb-large": 1024}  # long edge, px
+THUMBNAIL_SIZES: dict[str, int] = {"thumb-small": 160, "thumb-medium": 400, "thumb-large": 800}  # long edge, px
 WEB_MAX_EDGE = 2048
 # A JPEG decoded at a reduced DCT scale is used as the web rendition as is when its long edge lands in
 # [WEB_MIN_EDGE, WEB_MAX_EDGE]: a 12 MP photo (4032 x 3024) gives a 2016 px rendition at half scale, which saves a

@@ -83,8 +83,8 @@ def test_a_jpeg_gets_three_thumbnails_and_a_web_rendition(tmp_path):
     sizes = {v.name: (v.width, v.height) for v in result.variants}
     assert sizes == {
         "thumb-small": (160, 120),
-        "thumb-medium": (480, 360),
-        "thumb-large": (1024, 768),
+        "thumb-medium": (400, 300),
+        "thumb-large": (800, 600),
         "web": (1600, 1200),
     }
     with opened(by_name(result)["thumb-medium"]) as thumb:  # the quadrants are where they were
@@ -266,7 +266,7 @@ def test_a_12_mp_jpeg_is_decoded_at_reduced_scale(tmp_path):
     assert 2_000_000 < source.stat().st_size < 8_000_000  # photo-like
     original, decoded = mp.decoded_size(source, mp.THUMBNAIL_SIZES["thumb-large"])
     assert original == (4000, 3000)
-    assert decoded == (2000, 1500)  # 1/2 DCT scale: the smallest still >= 1024 on the long edge
+    assert decoded == (1000, 750)  # 1/4 DCT scale: the smallest still >= 800 on the long edge
     assert mp.decoded_size(source, 480) == ((4000, 3000), (500, 375))  # 1/8
     assert mp.decoded_size(source, 3000)[1] == (4000, 3000)  # no reduced scale covers it
 
@@ -282,7 +282,7 @@ def test_naive_thumbnails_match_the_sizes(tmp_path):
     source = write(tmp_path, "photo.jpg", samples.jpeg_bytes(width=1600, height=1200))
     paths = mp.naive_thumbnails(source, tmp_path / "naive")
     sizes = {path.stem: Image.open(path).size for path in paths}
-    assert sizes == {"thumb-small": (160, 120), "thumb-medium": (480, 360), "thumb-large": (1024, 768)}
+    assert sizes == {"thumb-small": (160, 120), "thumb-medium": (400, 300), "thumb-large": (800, 600)}
 
 
 # ----------------------------------------------------------------------------------------------- refused images
