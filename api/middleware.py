@@ -31,7 +31,7 @@ def content_security_policy(settings: Settings) -> str:
         return CONTENT_SECURITY_POLICY
     from core.storage.s3 import parse_s3_endpoint
 
-    host, secure = parse_s3_endpoint(settings.s3_endpoint)
+    host, secure = parse_s3_endpoint(settings.s3_public_endpoint or settings.s3_endpoint)
     origin = f"{'https' if secure else 'http'}://{host}"
     return CONTENT_SECURITY_POLICY.replace(
         "img-src 'self' data:;", f"img-src 'self' data: {origin}; media-src 'self' {origin};"

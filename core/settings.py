@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     s3_endpoint: str | None = Field(default=None, description="`host:port` (plain HTTP) or `http(s)://host[:port]`.")
     s3_access_key: str | None = None
     s3_secret_key: str | None = None
+    s3_public_endpoint: str | None = Field(
+        default=None, description="The endpoint browsers reach for presigned links, when it differs from S3_ENDPOINT"
+    )
     s3_bucket: str = "herald"
     s3_region: str = "us-east-1"
 
@@ -90,6 +93,7 @@ class Settings(BaseSettings):
         "s3_endpoint",
         "s3_access_key",
         "s3_secret_key",
+        "s3_public_endpoint",
         mode="before",
     )
     @classmethod

@@ -437,3 +437,15 @@ def test_bucket_created_once_across_threads(moto_endpoint: str) -> None:
 def test_package_exports() -> None:
     for name in storage_module.__all__:
         assert hasattr(storage_module, name)
+
+
+def test_presigned_links_are_signed_for_the_public_endpoint() -> None:
+    """Workers reach MinIO as minio:9000; browsers follow links to the public name."""
+    from datetime import timedelta
+
+    storage = S3Storage(
+        "minio:9000", access_key="k", secret_key="s", bucket="media", public_endpoint="https://files.example.com"
+    )
+    url = storage.presigned_get_url("media/1/a.jpg", timedelta(minutes=5))
+    assert url is not None and url.startswith("https://files.example.com/media/media/1/a.jpg?")
+    assert "minio" not in url

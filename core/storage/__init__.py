@@ -47,5 +47,6 @@ def storage_from_settings(settings: Settings) -> Storage:
             secret_key=settings.s3_secret_key,
             bucket=settings.s3_bucket,
             region=settings.s3_region,
+            public_endpoint=settings.s3_public_endpoint,
         )
     return LocalStorage(settings.storage_root)

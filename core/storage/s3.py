@@ -101,6 +101,7 @@ class S3Storage:
         bucket: str = "herald",
         region: str = "us-east-1",
         http_client: urllib3.PoolManager | None = None,
+        public_endpoint: str | None = None,
     ) -> None:
         host, secure = parse_s3_endpoint(endpoint)
         self.endpoint = host
@@ -114,6 +115,14 @@ class S3Storage:
             region=region,
             http_client=http_client,
         )
+        # Browsers follow presigned links: when the workers reach S3 by an internal name (minio:9000), the links are
+        # signed for the public one (signing is local: this client never connects).
+        self.public_client = self.client
+        if public_endpoint:
+            public_host, public_secure = parse_s3_endpoint(public_endpoint)
+            self.public_client = Minio(
+                public_host, access_key=access_key, secret_key=secret_key, secure=public_secure, region=region
+            )
         self._bucket_ready = False
         self._bucket_lock = threading.Lock()
 
@@ -202,4 +211,4 @@ class S3Storage:
     def presigned_get_url(self, key: str, expires: timedelta, download_name: str | None = None) -> str | None:
         validate_key(key)
         headers = {"response-content-disposition": attachment_disposition(download_name)} if download_name else None
-        return self.client.presigned_get_object(self.bucket, key, expires=expires, response_headers=headers)
+        return self.public_client.presigned_get_object(self.bucket, key, expires=expires, response_headers=headers)
