@@ -233,3 +233,45 @@ async def test_upload_map_import_and_download_the_error_report(live_app, browser
     text_report = report.read_text(encoding="utf-8-sig")
     assert "not an email address" in text_report and "duplicate of row 5" in text_report
     await page.close()
+
+
+async def test_drop_images_see_thumbnails_tag_find_and_choose(live_app, browser, db, tenant, tmp_path):
+    from tests import media_samples
+
+    first = tmp_path / "sunset.png"
+    first.write_bytes(media_samples.png_bytes(alpha=False, color=(250, 120, 30)))
+    second = tmp_path / "forest.jpg"
+    second.write_bytes(media_samples.jpeg_bytes(width=800, height=600))
+    page = await _sign_in(browser, live_app, "admin@acme.test")
+    await page.get_by_role("link", name="Media", exact=True).click()
+    await page.get_by_test_id("media-file").set_input_files([str(first), str(second)])
+    await expect(page.get_by_test_id("upload-row")).to_have_count(2)
+    cards = page.get_by_test_id("media-card")
+    await expect(cards).to_have_count(2, timeout=30_000)
+    await expect(cards.locator("img")).to_have_count(2, timeout=60_000)  # thumbnails appear when processed
+    await page.screenshot(path=SCREENSHOTS / "media-grid.png", full_page=True)
+
+    await cards.filter(has_text="forest.jpg").click()
+    await page.get_by_label("Add tag").fill("nature")
+    await page.get_by_label("Add tag").press("Enter")
+    await page.get_by_label("Alt text").fill("Pine trees at dawn")
+    await page.get_by_role("button", name="Save").click()
+    await expect(page.get_by_text("nature").first).to_be_visible()
+    await page.keyboard.press("Escape")
+
+    await page.get_by_label("Tag").select_option("nature")
+    await expect(cards).to_have_count(1)
+    await expect(cards.first).to_contain_text("forest.jpg")
+    await page.get_by_label("Tag").select_option("")
+    await page.get_by_label("Search media").fill("pine")
+    await expect(cards).to_have_count(1)
+    await page.get_by_label("Search media").fill("")
+
+    await page.get_by_role("button", name="Test the chooser").click()
+    chooser = page.get_by_role("dialog", name="Choose media")
+    await expect(chooser.get_by_test_id("chooser-card")).to_have_count(2)
+    await chooser.get_by_test_id("chooser-card").filter(has_text="sunset.png").click()
+    await chooser.get_by_role("button", name="Choose").click()
+    await expect(page.get_by_test_id("chosen-media")).to_contain_text("sunset.png")
+    await page.screenshot(path=SCREENSHOTS / "media-chooser.png", full_page=True)
+    await page.close()

@@ -32,6 +32,17 @@ function Imports() {
   );
 }
 
+// The media library (react-dropzone too) loads with the first visit to /media.
+const MediaLibrary = lazy(() => import("./pages/Media").then((module) => ({ default: module.MediaPage })));
+
+function Media() {
+  return (
+    <Suspense fallback={<p className="muted">Loading…</p>}>
+      <MediaLibrary />
+    </Suspense>
+  );
+}
+
 export function App() {
   return (
     <Routes>
@@ -46,7 +57,7 @@ export function App() {
           <Route path="lists" element={<Lists />} />
           <Route path="lists/new" element={<NewListPage />} />
           <Route path="lists/:id" element={<ListPage />} />
-          <Route path="media" element={<NotBuilt page="Media" />} />
+          <Route path="media" element={<Media />} />
           <Route path="templates" element={<Templates />} />
           <Route path="campaigns" element={<Campaigns />} />
           <Route path="campaigns/:id" element={<CampaignDetailPage />} />

@@ -115,6 +115,19 @@ export type ExportColumn = Schemas["ExportColumnOut"];
 export type BulkFileBody = Schemas["Body_bulk_file_api_leads_bulk_file_post"];
 export type BulkFileAction = BulkFileBody["action"];
 export type BulkFileResult = Schemas["BulkFileResult"];
+export type MediaAsset = Schemas["MediaOut"];
+export type MediaDetail = Schemas["MediaDetailOut"];
+export type MediaUpload = Schemas["UploadOut"];
+export type MediaPage = Schemas["Page_MediaOut_"];
+export type MediaListQuery = NonNullable<paths["/api/media"]["get"]["parameters"]["query"]>;
+export type MediaUpdate = Schemas["MediaUpdate"];
+export type MediaBulkRequest = Schemas["MediaBulk"];
+export type MediaBulkAction = MediaBulkRequest["action"];
+export type MediaBulkResult = Schemas["MediaBulkOut"];
+export type MediaRefusal = Schemas["MediaRefusal"];
+export type MediaUser = Schemas["MediaUser"];
+export type MediaVariant = Schemas["VariantOut"];
+export type NameCount = Schemas["CountOut"];
 
 /** An error answer of the API ({message, field, code}) or a failure to reach it. */
 export class ApiError extends Error {

@@ -52,6 +52,13 @@ export const queryKeys = {
   importProgress: (id: number) => ["imports", id, "progress"] as const,
   exportColumns: ["export-columns"] as const,
   exportJob: (id: number) => ["exports", id] as const,
+  /** Every media query starts with "media": invalidate that prefix after an upload or an edit. */
+  media: ["media"] as const,
+  mediaPages: ["media", "page"] as const,
+  mediaPage: (query: object) => ["media", "page", query] as const,
+  mediaAsset: (id: number) => ["media", "asset", id] as const,
+  mediaTags: ["media", "tags"] as const,
+  mediaFolders: ["media", "folders"] as const,
 };
 
 /** GET /api/auth/me, with a 401 answered as `null` (nobody is signed in) rather than as an error. */

@@ -60,11 +60,18 @@ export function postMultipart<T>(
     xhr.onabort = () => reject(new ApiError(0, "The upload was cancelled.", "file", "aborted"));
     if (signal) {
       if (signal.aborted) {
-        xhr.abort();
+        // abort() before send() fires no event: settle here, or the promise would never end.
+        reject(new ApiError(0, "The upload was cancelled.", "file", "aborted"));
         return;
       }
       signal.addEventListener("abort", () => xhr.abort(), { once: true });
     }
     xhr.send(form);
   });
+}
+
+/** The server's message, without the "file: " prefix its field already says. */
+export function uploadErrorText(error: unknown): string {
+  if (error instanceof ApiError) return error.message.replace(/^file: /, "").replace(/^./, (c) => c.toUpperCase());
+  return error instanceof Error ? error.message : String(error);
 }

@@ -9,6 +9,8 @@ const KNOWN = new Set([
   "uploaded",
   "queued",
   "ready",
+  // media assets
+  "processing",
   // lead statuses and consent values share the same palette
   "new",
   "contacted",

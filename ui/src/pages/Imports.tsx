@@ -3,7 +3,7 @@ import { Link, useNavigate, useParams, useSearchParams } from "react-router-dom"
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { ApiError, type ImportOut, type ImportPreview } from "../api/client";
 import { queryKeys, useImport, useImports } from "../api/queries";
-import { postMultipart } from "../api/upload";
+import { postMultipart, uploadErrorText } from "../api/upload";
 import { can } from "../auth";
 import { Alert, ErrorAlert } from "../components/Alert";
 import { FileDrop } from "../components/FileDrop";
@@ -152,11 +152,8 @@ function UploadStep() {
   );
 }
 
-/** The server's message, without the "file: " prefix its field already says. */
-export function uploadErrorText(error: unknown): string {
-  if (error instanceof ApiError) return error.message.replace(/^file: /, "").replace(/^./, (c) => c.toUpperCase());
-  return error instanceof Error ? error.message : String(error);
-}
+// The message shown for a refused upload (also used by the media library).
+export { uploadErrorText };
 
 /** One import: the mapping step while it waits for one, else its progress or outcome. */
 function ImportView({ importId }: { importId: number }) {
