@@ -14,6 +14,7 @@ import argparse
 import asyncio
 import os
 import random
+import shutil
 import statistics
 import tempfile
 import time
@@ -241,10 +242,10 @@ async def main() -> None:
     )
     args = parser.parse_args()
     base = os.environ.get("DATABASE_URL")
-    server = tmp = None
+    server = data_dir = None
     if not base:
-        tmp = tempfile.TemporaryDirectory(prefix="herald-bench-")
-        server, base = start_embedded_postgres(Path(tmp.name), "postgres")
+        data_dir = Path(tempfile.mkdtemp(prefix="herald-bench-"))
+        server, base = start_embedded_postgres(data_dir, "postgres")
     url = async_url(base).set(database=f"herald_bench_{uuid.uuid4().hex[:8]}").render_as_string(hide_password=False)
     await run_migrations(url)
     try:
@@ -253,11 +254,14 @@ async def main() -> None:
     finally:
         if args.keep:
             print(f"kept database {url}")
+            if data_dir is not None:  # the cluster stops with this process; its files stay
+                print(f"embedded cluster kept in {data_dir}: start it with core.embedded.start_embedded_postgres")
         else:
             await drop_database(url)
         if server is not None:
             server.cleanup()
-            tmp.cleanup()
+            if not args.keep:
+                shutil.rmtree(data_dir, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -56,6 +56,9 @@ class Lead(SQLModel, table=True):
             postgresql_where=text("external_id IS NOT NULL"),
         ),
         Index("ix_leads_status", "workspace_id", "status"),
+        # Skip-scannable composites (PostgreSQL 18): one index lookup per branch of the common segment filters.
+        Index("ix_leads_status_country_score", "workspace_id", "status", "country", "score"),
+        Index("ix_leads_consent_score", "workspace_id", "consent_email", "consent_sms", "consent_whatsapp", "score"),
         Index("ix_leads_created_at", "workspace_id", "created_at"),
         Index("ix_leads_score", "workspace_id", "score"),
         Index("ix_leads_country", "workspace_id", "country"),

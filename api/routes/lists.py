@@ -73,8 +73,17 @@ async def _count(scope: Scope, condition: ColumnElement[bool]) -> int:
     return (await scope.session.exec(select(func.count()).select_from(Lead).where(condition))).one()
 
 
+# A filter's SQL is the same text whatever its values (they are bound parameters): after five runs on a pooled
+# connection PostgreSQL may settle on a generic plan, blind to how many leads the values match (on 1M leads, a tag +
+# date sample sorted all 5,000 matches, 25 ms, instead of walking the primary key back to the newest 20, 2 ms; the
+# OR of three groups counted in 87 ms instead of 61). So the preview's queries are planned for their values
+# (set_config(..., true) is SET LOCAL: for the rest of the transaction).
+CUSTOM_PLANS = text("SELECT set_config('plan_cache_mode', 'force_custom_plan', true)")
+
+
 async def _size_and_reachability(scope: Scope, condition: ColumnElement[bool]) -> tuple[int, Reachability]:
     """One scan for the count and the reachable count per channel."""
+    await scope.session.execute(CUSTOM_PLANS)
     row = (
         await scope.session.exec(
             select(func.count(), *(func.count().filter(reachable(ch)) for ch in ("email", "sms", "whatsapp"))).where(
@@ -119,6 +128,7 @@ async def list_lists(scope: ScopeDep) -> list[ListOut]:
 
 async def _sample(request: Request, condition: ColumnElement[bool]) -> list[Lead]:
     async with request.app.state.sessions() as session:
+        await session.execute(CUSTOM_PLANS)
         query = select(Lead).where(condition).order_by(col(Lead.id).desc()).limit(SAMPLE_SIZE)
         return list((await session.exec(query)).all())
 
