@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import multiprocessing
+import queue as queue_module
 import tempfile
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,7 +27,14 @@ from temporalio.exceptions import ApplicationError
 from core.storage import ObjectNotFound, Storage
 from core.tabular import FileFormat, Limits, iter_records
 from domain.custom_fields import FieldDefinition
-from domain.import_values import ConversionRules, ConvertedRow, RejectedRow, RowConverter, infer_date_order
+from domain.import_values import (
+    ConversionRules,
+    ConvertedRow,
+    RejectedRow,
+    RowConverter,
+    infer_date_order,
+    text_of,
+)
 from models.payloads.imports import ImportCounts, ImportEnd, ImportInput, ImportOptions
 
 log = structlog.get_logger("herald.activities.imports")
@@ -65,14 +75,36 @@ CREATE TEMP TABLE IF NOT EXISTS import_stage (
 
 @dataclass
 class Chunk:
-    accepted: list[ConvertedRow] = field(default_factory=list)
-    rejected: list[RejectedRow] = field(default_factory=list)
-    duplicates: list[tuple[RejectedRow, int]] = field(default_factory=list)  # (row, first row) inside the chunk
+    """A chunk as the parser process hands it over: plain tuples and strings, cheap to pickle."""
+
     import_id: int = 0
+    stage: list[tuple[Any, ...]] = field(default_factory=list)  # accepted rows, as import_stage records
+    cells: dict[int, str] = field(default_factory=dict)  # row number → the row as JSON, for refusals made later
+    refused: list[tuple[int, str, str]] = field(default_factory=list)  # (row, cells JSON, reasons JSON)
+    duplicates: list[tuple[int, str, str]] = field(default_factory=list)  # repeats inside the chunk, same shape
     rows_read: int = 0
     next_row: int = 0
     next_offset: int | None = None
-    done: bool = False
+
+
+@dataclass
+class ParseJob:
+    """What the parser process needs to read, convert and chunk the file from the resume point."""
+
+    path: Path
+    fmt: FileFormat
+    sheet: str | None
+    start_offset: int
+    start_row: int
+    targets: list[str]
+    definitions: dict[str, FieldDefinition]
+    rules: ConversionRules
+    size: int
+    import_id: int
+
+
+class ParserFailed(Exception):
+    """The file could not be read to the end (the reason is the parser's)."""
 
 
 def _refuse(message: str) -> ApplicationError:
@@ -156,25 +188,20 @@ class ImportActivities:
             date_orders={int(k): v for k, v in options.date_orders.items()},
             default_date_order="mdy" if (options.default_region or workspace["default_region"]) == "US" else "dmy",
         )
-        converter = RowConverter(row["mapping"], definitions, rules)
+        RowConverter(row["mapping"], definitions, rules)  # a bad mapping fails here, before the parser starts
         fmt = FileFormat(row["kind"], row["encoding"], row["delimiter"], row["sheets"])
         actor = row["actor"] or "import"
         with tempfile.TemporaryDirectory(prefix="herald-import-") as tmp:
             path = await self._download(row["storage_key"], Path(tmp))
             start_row, start_offset = row["next_row"], row["next_offset"] or 0
-            if fmt.kind == "csv" and row["next_offset"] is None:
-                start_offset = 0
-            records = iter_records(path, fmt, row["sheet"], start_offset=start_offset, start_row=start_row)
-            chunks = _chunks(records, converter, rules.dedupe_key, self.chunk_rows, start_row, input.import_id)
-            async with self.engine.connect() as conn:
+            job = ParseJob(
+                path, fmt, row["sheet"], start_offset, start_row, row["mapping"], definitions, rules,
+                self.chunk_rows, input.import_id,
+            )  # fmt: skip
+            async with self.engine.connect() as conn, _parser(job) as chunks:
                 raw = await _driver(conn)
                 await raw.execute(CREATE_STAGE)
-                pending = asyncio.ensure_future(asyncio.to_thread(next, chunks, None))
-                while True:
-                    chunk = await pending
-                    if chunk is None:
-                        break
-                    pending = asyncio.ensure_future(asyncio.to_thread(next, chunks, None))
+                while (chunk := await asyncio.to_thread(chunks.next)) is not None:
                     async with raw.transaction():
                         # Safe without the per-commit flush: a crash loses whole trailing chunks together with
                         # their resume point, so the retry redoes exactly those chunks.
@@ -187,19 +214,12 @@ class ImportActivities:
         self, raw: Any, input: ImportInput, options: ImportOptions, chunk: Chunk, actor: str
     ) -> None:
         ws, import_id = input.workspace_id, input.import_id
-        rejections: list[tuple[int, str, str]] = [
-            (r.row_number, json.dumps(r.cells), json.dumps([list(x) for x in r.reasons])) for r in chunk.rejected
-        ]
+        rejections = [*chunk.refused, *chunk.duplicates]
         skipped = 0  # in-file duplicates (they are in the report too) and existing leads left alone by "skip"
-        duplicates = 0
-        for duplicate, first in chunk.duplicates:
-            rejections.append(_duplicate_record(duplicate, first, options.dedupe_key))
-            duplicates += 1
+        duplicates = len(chunk.duplicates)
         imported = updated = 0
-        if chunk.accepted:
-            await raw.copy_records_to_table(
-                "import_stage", records=[_stage_record(r) for r in chunk.accepted], columns=STAGE_COLUMNS
-            )
+        if chunk.stage:
+            await raw.copy_records_to_table("import_stage", records=chunk.stage, columns=STAGE_COLUMNS)
             # Duplicates of rows from earlier chunks (the keys table remembers the first row of each key).
             earlier = await raw.fetch(
                 "WITH added AS (INSERT INTO import_keys (import_id, key, row_number) "
@@ -209,12 +229,10 @@ class ImportActivities:
                 import_id,
             )
             if earlier:
-                by_row = {r.row_number: r for r in chunk.accepted}
                 for record in earlier:
+                    number = record["row_number"]
                     rejections.append(
-                        _duplicate_record(
-                            _as_rejected(by_row[record["row_number"]]), record["first_row"], options.dedupe_key
-                        )
+                        _duplicate_record(number, chunk.cells[number], record["first_row"], options.dedupe_key)
                     )
                 duplicates += len(earlier)
                 await raw.execute(
@@ -295,9 +313,8 @@ class ImportActivities:
         if not clashes:
             return []
         await _drop_staged(raw, chunk.import_id, [r["row_number"] for r in clashes])
-        by_row = {r.row_number: r for r in chunk.accepted}
         return [
-            _rejection(by_row[r["row_number"]], [("email", f"already used by another lead (#{r['id']})")])
+            _rejection(r["row_number"], chunk.cells, [("email", f"already used by another lead (#{r['id']})")])
             for r in clashes
         ]
 
@@ -352,10 +369,11 @@ class ImportActivities:
         lost = await raw.fetch("SELECT row_number FROM import_stage WHERE lead_id IS NULL")
         refused = []
         if lost:
-            by_row = {r.row_number: r for r in chunk.accepted}
             await _drop_staged(raw, import_id, [r["row_number"] for r in lost])
             refused = [
-                _rejection(by_row[r["row_number"]], [("email", "email or external id already used by another lead")])
+                _rejection(
+                    r["row_number"], chunk.cells, [("email", "email or external id already used by another lead")]
+                )
                 for r in lost
             ]
         return len(created), refused
@@ -527,6 +545,54 @@ async def _driver(conn: Any) -> Any:
     return raw.driver_connection
 
 
+class _Parser:
+    """The parser process's output, read from a thread: the next chunk, or None at the end of the file."""
+
+    def __init__(self, queue: Any, process: Any) -> None:
+        self.queue, self.process = queue, process
+
+    def next(self) -> Chunk | None:
+        while True:
+            try:
+                item = self.queue.get(timeout=1)
+            except queue_module.Empty:
+                if not self.process.is_alive():
+                    raise RuntimeError(f"the parser process ended unexpectedly ({self.process.exitcode})") from None
+                continue
+            if isinstance(item, ParserFailed):
+                raise _refuse(f"the file could not be read: {item}")
+            return item
+
+
+@asynccontextmanager
+async def _parser(job: ParseJob) -> AsyncIterator[_Parser]:
+    """Parsing and validation run in their own process: the event loop keeps the database busy meanwhile, instead
+    of waiting for the GIL (in a thread, a chunk's conversion slowed every round trip of the previous chunk)."""
+    context = multiprocessing.get_context("spawn")
+    chunks = context.Queue(maxsize=3)
+    process = context.Process(target=_produce, args=(chunks, job), daemon=True, name=f"import-{job.import_id}")
+    process.start()
+    try:
+        yield _Parser(chunks, process)
+    finally:
+        if process.is_alive():
+            process.terminate()
+        await asyncio.to_thread(process.join, 10)
+        chunks.close()
+
+
+def _produce(chunks: Any, job: ParseJob) -> None:
+    """The parser process: reads the file from the resume point and queues chunks (then None)."""
+    try:
+        records = iter_records(job.path, job.fmt, job.sheet, start_offset=job.start_offset, start_row=job.start_row)
+        converter = RowConverter(job.targets, job.definitions, job.rules)
+        for chunk in _chunks(records, converter, job.rules.dedupe_key, job.size, job.start_row, job.import_id):
+            chunks.put(chunk)
+        chunks.put(None)
+    except Exception as exc:  # reported to the activity, which refuses the file with the reason
+        chunks.put(ParserFailed(f"{type(exc).__name__}: {exc}"))
+
+
 def _chunks(
     records: Iterator[tuple[int, list[Any], int | None]],
     converter: RowConverter,
@@ -548,23 +614,18 @@ def _chunks(
         if result is not None:
             chunk.rows_read += 1
             if isinstance(result, RejectedRow):
-                chunk.rejected.append(result)
+                chunk.refused.append((row_number, _cells_json(cells), _reasons_json(result.reasons)))
             elif result.key in seen:
-                chunk.duplicates.append((_as_rejected(result, cells), seen[result.key]))
+                chunk.duplicates.append(_duplicate_record(row_number, _cells_json(cells), seen[result.key], dedupe_key))
             elif dedupe_key != "email" and result.values.get("email") in emails:
-                chunk.rejected.append(
-                    RejectedRow(
-                        row_number,
-                        [str(c) for c in cells],
-                        [("email", f"also on row {emails[result.values['email']]} with another {dedupe_key}")],
-                    )
-                )
+                reason = f"also on row {emails[result.values['email']]} with another {dedupe_key}"
+                chunk.refused.append((row_number, _cells_json(cells), _reasons_json([("email", reason)])))
             else:
                 seen[result.key] = row_number
                 if result.values.get("email"):
                     emails[result.values["email"]] = row_number
-                result.values["_cells"] = cells
-                chunk.accepted.append(result)
+                chunk.stage.append(_stage_record(result))
+                chunk.cells[row_number] = _cells_json(cells)
         if chunk.rows_read >= size:
             yield chunk
             chunk = Chunk(import_id=import_id, next_row=chunk.next_row, next_offset=chunk.next_offset)
@@ -599,19 +660,20 @@ def _stage_record(row: ConvertedRow) -> tuple[Any, ...]:
     )
 
 
-def _as_rejected(row: ConvertedRow, cells: list[Any] | None = None) -> RejectedRow:
-    raw_cells = cells if cells is not None else row.values.get("_cells", [])
-    return RejectedRow(row.row_number, [str(c) if c is not None else "" for c in raw_cells], [])
+def _cells_json(cells: list[Any]) -> str:
+    return json.dumps([text_of(cell) for cell in cells])
 
 
-def _rejection(row: ConvertedRow, reasons: list[tuple[str, str]]) -> tuple[int, str, str]:
-    rejected = _as_rejected(row)
-    return (rejected.row_number, json.dumps(rejected.cells), json.dumps([list(x) for x in reasons]))
+def _reasons_json(reasons: list[tuple[str, str]]) -> str:
+    return json.dumps([list(reason) for reason in reasons])
 
 
-def _duplicate_record(row: RejectedRow, first_row: int, key: str) -> tuple[int, str, str]:
-    reasons = [[key, f"duplicate of row {first_row} in this file (skipped)"]]
-    return (row.row_number, json.dumps(row.cells), json.dumps(reasons))
+def _rejection(row_number: int, cells: dict[int, str], reasons: list[tuple[str, str]]) -> tuple[int, str, str]:
+    return (row_number, cells[row_number], _reasons_json(reasons))
+
+
+def _duplicate_record(row_number: int, cells_json: str, first_row: int, key: str) -> tuple[int, str, str]:
+    return (row_number, cells_json, _reasons_json([(key, f"duplicate of row {first_row} in this file (skipped)")]))
 
 
 def _merged_tags(current: str, tags_param: str) -> str:
