@@ -29,8 +29,16 @@ def not_found(kind: str, id_: int, field: str | None = None) -> ApiError:
 
 
 def _field_path(loc: tuple | list) -> str:
-    parts = [str(p) for p in loc if p not in ("body", "query", "path")]
-    return ".".join(parts) or "body"
+    """`mapping[3]`, `options.consent.source`: list positions in brackets, as the routes' own errors write them."""
+    path = ""
+    for part in loc:
+        if part in ("body", "query", "path"):
+            continue
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += f".{part}" if path else str(part)
+    return path or "body"
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -471,3 +471,12 @@ async def test_cancel_stops_after_the_chunk_in_flight_with_exact_counts(api, db,
     assert counts["imported"] == counts["rows_read"] == len(await leads_by_email(db, tenant.workspace_id))
     again = await api.post(f"/api/imports/{preview['id']}/cancel")
     assert again.status_code == 409
+
+
+async def test_schema_errors_name_list_positions_like_route_errors(api):
+    preview = (await upload(api, "p.csv", simple_csv(["email", "a@b.co"]))).json()
+    response = await api.post(
+        f"/api/imports/{preview['id']}/start",
+        json={"mapping": ["email"], "new_custom_fields": [{"column": 0, "key": "k", "label": "K", "type": "colour"}]},
+    )
+    assert response.status_code == 422 and response.json()["field"] == "new_custom_fields[0].type"
