@@ -270,7 +270,8 @@ class ImportActivities:
         skipped += duplicates
         await raw.execute(
             "UPDATE imports SET rows_read = rows_read + $2, imported = imported + $3, updated = updated + $4, "
-            "skipped = skipped + $5, rejected = rejected + $6, next_row = $7, next_offset = $8 WHERE id = $1",
+            "skipped = skipped + $5, rejected = rejected + $6, reported = reported + $9, next_row = $7, "
+            "next_offset = $8 WHERE id = $1",
             import_id,
             chunk.rows_read,
             imported,
@@ -279,8 +280,8 @@ class ImportActivities:
             rejected,
             chunk.next_row,
             chunk.next_offset,
+            len(rejections),
         )
-        await raw.execute("TRUNCATE import_stage")
 
     async def _match_existing(self, raw: Any, ws: int, key: str) -> None:
         if key == "phone":
@@ -517,7 +518,8 @@ class ImportActivities:
         async with self.engine.connect() as conn:
             raw = await _driver(conn)
             row = await raw.fetchrow(
-                "SELECT total_rows, rows_read, imported, updated, skipped, rejected FROM imports WHERE id = $1",
+                "SELECT total_rows, rows_read, imported, updated, skipped, rejected, reported "
+                "FROM imports WHERE id = $1",
                 import_id,
             )
         return ImportCounts(**dict(row))

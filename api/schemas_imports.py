@@ -17,6 +17,7 @@ class ImportCountsOut(BaseModel):
     updated: int = 0
     skipped: int = 0
     rejected: int = 0
+    reported: int = Field(default=0, description="Rows in the error report (rejected rows and repeats in the file)")
 
 
 class ImportOut(BaseModel):

@@ -51,6 +51,7 @@ class LeadImport(SQLModel, table=True):
     updated: int = 0
     skipped: int = 0
     rejected: int = 0
+    reported: int = Field(default=0, description="Rows in the error report: the rejected and the repeats in the file")
     next_row: int = Field(default=0, description="Rows consumed so far (the header is row 1)")
     next_offset: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
     created_by: int | None = Field(

@@ -74,7 +74,7 @@ async def test_messy_csv_is_previewed_mapped_imported_and_reported(api, worker, 
     counts = progress["counts"]
     # 40 data rows (blank lines are not rows): row 7 bad email, row 19 bad score, row 33 repeats row 3's email.
     assert counts == {
-        "total_rows": 44, "rows_read": 40, "imported": 37, "updated": 0, "skipped": 1, "rejected": 2,
+        "total_rows": 44, "rows_read": 40, "imported": 37, "updated": 0, "skipped": 1, "rejected": 2, "reported": 3,
     }  # fmt: skip
     leads = await leads_by_email(db, tenant.workspace_id)
     assert len(leads) == 37
@@ -151,7 +151,7 @@ async def test_cp1252_utf16_and_xlsx_second_sheet(api, worker, db, tenant):
 @pytest.mark.parametrize(
     ("policy", "expected_company", "expected_first", "expected_status", "counts"),
     [
-        ("skip", "Old Co", "", "new", {"imported": 1, "updated": 0, "skipped": 1, "rejected": 0}),
+        ("skip", "Old Co", "", "new", {"imported": 1, "updated": 0, "skipped": 1, "rejected": 0, "reported": 0}),
         ("update_empty", "Old Co", "Filled", "new", {"imported": 1, "updated": 1, "skipped": 0, "rejected": 0}),
         ("overwrite", "New Co", "Filled", "qualified", {"imported": 1, "updated": 1, "skipped": 0, "rejected": 0}),
     ],
@@ -432,6 +432,7 @@ async def test_crash_mid_import_resumes_after_the_last_committed_chunk(
     assert 2 in attempts
     assert progress["counts"] == {
         "total_rows": 95, "rows_read": 95, "imported": distinct, "updated": 0, "skipped": 5, "rejected": 5,
+        "reported": 10,
     }  # fmt: skip
     leads = await leads_by_email(db, tenant.workspace_id)
     assert len(leads) == distinct

@@ -115,6 +115,7 @@ def _counts(row: LeadImport) -> ImportCountsOut:
         updated=row.updated,
         skipped=row.skipped,
         rejected=row.rejected,
+        reported=row.reported,
     )
 
 

@@ -19,6 +19,7 @@ class ImportCounts(BaseModel):
     updated: int = 0
     skipped: int = 0
     rejected: int = 0
+    reported: int = 0
 
 
 class ImportProgress(BaseModel):

@@ -73,6 +73,7 @@ def upgrade() -> None:
         sa.Column("updated", sa.Integer(), nullable=False),
         sa.Column("skipped", sa.Integer(), nullable=False),
         sa.Column("rejected", sa.Integer(), nullable=False),
+        sa.Column("reported", sa.Integer(), server_default="0", nullable=False),
         sa.Column("next_row", sa.Integer(), nullable=False),
         sa.Column("next_offset", sa.BigInteger(), nullable=True),
         sa.Column("created_by", sa.Integer(), nullable=True),

@@ -1684,6 +1684,12 @@ export interface components {
              */
             rejected: number;
             /**
+             * Reported
+             * @description Rows in the error report (rejected rows and repeats in the file)
+             * @default 0
+             */
+            reported: number;
+            /**
              * Rows Read
              * @default 0
              */

@@ -38,7 +38,7 @@ const ROW: ImportOut = {
   size_bytes: 2048,
   mapping: ["email", "first_name"],
   options: {},
-  counts: { total_rows: 1200, rows_read: 1200, imported: 1000, updated: 150, skipped: 30, rejected: 20 },
+  counts: { total_rows: 1200, rows_read: 1200, imported: 1000, updated: 150, skipped: 30, rejected: 20, reported: 35 },
   error: null,
   workflow_id: "import-12",
   created_at: "2026-01-01T00:00:00Z",
@@ -103,7 +103,7 @@ describe("import pages", () => {
     expect(html).toContain(`href="${errorReportUrl(12)}" download=""`);
     expect(html).toContain(">Download error report</a>");
     expect(html).toContain('href="/leads"');
-    const clean = render(<ImportRun row={{ ...ROW, counts: { ...ROW.counts, skipped: 0, rejected: 0 } }} />);
+    const clean = render(<ImportRun row={{ ...ROW, counts: { ...ROW.counts, skipped: 30, rejected: 0, reported: 0 } }} />);
     expect(clean).not.toContain("Download error report");
   });
 

@@ -211,6 +211,9 @@ describe("progress helpers", () => {
     expect(hasErrorReport({ skipped: 0, rejected: 0 })).toBe(false);
     expect(hasErrorReport({ skipped: 2, rejected: 0 })).toBe(true);
     expect(hasErrorReport({ skipped: 0, rejected: 1 })).toBe(true);
+    // Existing leads left alone by "skip" are not report rows.
+    expect(hasErrorReport({ skipped: 3, rejected: 0, reported: 0 })).toBe(false);
+    expect(hasErrorReport({ skipped: 3, rejected: 0, reported: 1 })).toBe(true);
   });
 
   it("formats sizes", () => {

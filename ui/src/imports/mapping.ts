@@ -362,7 +362,9 @@ export function isImportFinished(status: string | null | undefined): boolean {
 }
 
 /** Whether the error report has rows: duplicates skipped and rows refused. */
-export function hasErrorReport(counts: { skipped: number; rejected: number }): boolean {
+export function hasErrorReport(counts: { skipped: number; rejected: number; reported?: number }): boolean {
+  // `reported` counts the rows in the report; leads skipped because they already exist are not in it.
+  if (counts.reported !== undefined) return counts.reported > 0;
   return counts.skipped + counts.rejected > 0;
 }
 
