@@ -2,17 +2,66 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import time
+from collections.abc import Mapping, Sized
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
 from jinja2 import TemplateSyntaxError
-from jinja2.sandbox import ImmutableSandboxedEnvironment
+from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
 MAX_RENDERED_CHARS = 1_000_000
+MAX_LOOP_ITERATIONS = 100_000  # over all `range()` loops of one render
+MAX_RENDER_SECONDS = 2.0
+MAX_EXPONENT = 100
 
-_html_env = ImmutableSandboxedEnvironment(autoescape=True)
-_text_env = ImmutableSandboxedEnvironment(autoescape=False)
+_iterations: ContextVar[list[int]] = ContextVar("template_iterations")
+
+
+class _CappedEnvironment(ImmutableSandboxedEnvironment):
+    """The immutable sandbox, plus caps a send loop needs: `"x" * 10**9`, `9**9**9` and nested `range` loops are
+    refused instead of eating the worker's memory or time."""
+
+    intercepted_binops = frozenset({"*", "**", "+"})
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self.globals["range"] = _budgeted_range
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if operator == "**" and isinstance(right, int | float) and abs(right) > MAX_EXPONENT:
+            raise SecurityError(f"exponent over {MAX_EXPONENT}")
+        if operator == "*":
+            for seq, times in ((left, right), (right, left)):
+                if (
+                    isinstance(seq, str | list | tuple)
+                    and isinstance(times, int)
+                    and len(seq) * times > MAX_RENDERED_CHARS
+                ):
+                    raise SecurityError(f"repetition longer than {MAX_RENDERED_CHARS}")
+        if (
+            operator == "+"
+            and isinstance(left, Sized)
+            and isinstance(right, Sized)
+            and len(left) + len(right) > MAX_RENDERED_CHARS
+        ):
+            raise SecurityError(f"concatenation longer than {MAX_RENDERED_CHARS}")
+        return super().call_binop(context, operator, left, right)
+
+
+def _budgeted_range(*args: int) -> Any:
+    numbers = range(*args)
+    budget = _iterations.get(None)
+    if budget is not None:
+        budget[0] += len(numbers)
+        if budget[0] > MAX_LOOP_ITERATIONS:
+            raise SecurityError(f"loops over more than {MAX_LOOP_ITERATIONS} items")
+    return numbers
+
+
+_html_env = _CappedEnvironment(autoescape=True)
+_text_env = _CappedEnvironment(autoescape=False)
 
 
 class TemplateError(ValueError):
@@ -54,13 +103,26 @@ def _compile(env: ImmutableSandboxedEnvironment, part: str, source: str):
 
 
 def _render(part: str, template, context: Mapping[str, Any]) -> str:
+    """Streams the output so the size and time caps stop a runaway template early."""
+    token = _iterations.set([0])
+    deadline = time.monotonic() + MAX_RENDER_SECONDS
+    pieces: list[str] = []
+    size = 0
     try:
-        output = template.render(context)
+        for piece in template.generate(context):
+            size += len(piece)
+            if size > MAX_RENDERED_CHARS:
+                raise TemplateError(part, f"rendered output exceeds {MAX_RENDERED_CHARS} characters")
+            if time.monotonic() > deadline:
+                raise TemplateError(part, f"rendering took longer than {MAX_RENDER_SECONDS} s")
+            pieces.append(piece)
+    except TemplateError:
+        raise
     except Exception as exc:  # the sandbox raises SecurityError and friends; all mean "this template is broken"
         raise TemplateError(part, str(exc)) from exc
-    if len(output) > MAX_RENDERED_CHARS:
-        raise TemplateError(part, f"rendered output exceeds {MAX_RENDERED_CHARS} characters")
-    return output
+    finally:
+        _iterations.reset(token)
+    return "".join(pieces)
 
 
 def lead_context(lead: Mapping[str, Any]) -> dict[str, Any]:
