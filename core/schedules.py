@@ -22,30 +22,24 @@ STORAGE_CLEANUP_SCHEDULE = "storage-cleanup-daily"  # every day at 03:30 UTC
 
 
 async def ensure_schedules(client: Client, task_queue: str) -> None:
+    await _daily(client, LIST_STATS_SCHEDULE, "ListStatsWorkflow", ListStatsInput(), "list-stats", task_queue, 0, 10)
+    await _daily(
+        client, STORAGE_CLEANUP_SCHEDULE, "StorageCleanupWorkflow", CleanupInput(), "storage-cleanup", task_queue, 3, 30
+    )
+
+
+async def _daily(
+    client: Client, schedule_id: str, workflow: str, arg: object, workflow_id: str, task_queue: str, hour: int,
+    minute: int,
+) -> None:  # fmt: skip
+    """A daily schedule (UTC) that skips a run while the previous one is still going; an existing one is kept."""
     try:
         await client.create_schedule(
-            LIST_STATS_SCHEDULE,
+            schedule_id,
             Schedule(
-                action=ScheduleActionStartWorkflow(
-                    "ListStatsWorkflow", ListStatsInput(), id="list-stats", task_queue=task_queue
-                ),
+                action=ScheduleActionStartWorkflow(workflow, arg, id=workflow_id, task_queue=task_queue),
                 spec=ScheduleSpec(
-                    calendars=[ScheduleCalendarSpec(hour=[ScheduleRange(0)], minute=[ScheduleRange(10)])]
-                ),
-                policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
-            ),
-        )
-    except ScheduleAlreadyRunningError:
-        pass
-    try:
-        await client.create_schedule(
-            STORAGE_CLEANUP_SCHEDULE,
-            Schedule(
-                action=ScheduleActionStartWorkflow(
-                    "StorageCleanupWorkflow", CleanupInput(), id="storage-cleanup", task_queue=task_queue
-                ),
-                spec=ScheduleSpec(
-                    calendars=[ScheduleCalendarSpec(hour=[ScheduleRange(3)], minute=[ScheduleRange(30)])]
+                    calendars=[ScheduleCalendarSpec(hour=[ScheduleRange(hour)], minute=[ScheduleRange(minute)])]
                 ),
                 policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
             ),

@@ -6,7 +6,7 @@ import os
 import socket
 import tempfile
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -230,3 +230,17 @@ async def api(app, tenant: Tenant) -> AsyncIterator[httpx.AsyncClient]:
     """An HTTP client acting as the tenant's admin (through an API key)."""
     async with client_for(app, tenant.admin_key) as client:
         yield client
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    """An in-process S3-protocol server (moto): the S3 storage backend is tested against it."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()

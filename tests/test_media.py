@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import io
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
-from moto.server import ThreadedMotoServer
 from PIL import Image
 from sqlalchemy import text
 
@@ -286,17 +285,6 @@ async def test_orphaned_objects_are_cleaned_and_referenced_ones_kept(api, worker
     assert not orphan.exists()
     assert (await api.get(asset["url"])).status_code == 200
     assert (await api.get(asset["variants"]["thumb-small"]["url"])).status_code == 200
-
-
-@pytest.fixture(scope="module")
-def moto_endpoint() -> Iterator[str]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
 
 
 @pytest.fixture

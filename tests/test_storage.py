@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import threading
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import BinaryIO
@@ -13,7 +12,6 @@ from urllib.parse import unquote
 
 import httpx
 import pytest
-from moto.server import ThreadedMotoServer
 
 from core import storage as storage_module
 from core.settings import Settings
@@ -46,17 +44,6 @@ INVALID_KEYS = [
     "a\n",
     "x" * 513,
 ]
-
-
-@pytest.fixture(scope="module")
-def moto_endpoint() -> Iterator[str]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
 
 
 def make_s3(endpoint: str, bucket: str | None = None) -> S3Storage:

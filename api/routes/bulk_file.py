@@ -25,13 +25,13 @@ from api.deps import SettingsDep
 from api.errors import ApiError
 from api.lead_service import record_event, workspace_of
 from api.scoping import Scope, ScopeDep
+from api.uploads import receive_upload
 from core.tabular import FileFormat, Limits, TabularError, detect_format, iter_records
 from domain.contacts import ContactError, normalise_phone
 from domain.import_values import ValueProblem, parse_email, text_of
 from domain.permissions import Permission
 
 router = APIRouter(prefix="/api/leads", tags=["leads"])
-UPLOAD_CHUNK = 1 << 20
 CHUNK_ROWS = 5000
 CHANNEL_ADDRESS = {"email": "email", "sms": "phone", "whatsapp": "phone"}
 EMAIL_HEADERS = frozenset({"email", "e mail", "email address", "e mail address", "mail", "courriel"})
@@ -85,7 +85,7 @@ async def bulk_file(
     counts = Counts()
     with tempfile.TemporaryDirectory(prefix="herald-bulk-") as tmp:
         path = Path(tmp) / "upload"
-        await _receive(file, path, settings.import_max_bytes)
+        await receive_upload(file, path, settings.import_max_bytes)
         try:
             fmt = await asyncio.to_thread(detect_format, path, limits)
         except TabularError as exc:
@@ -123,19 +123,6 @@ def _tag(tag: str | None) -> str:
     if not value or len(value) > 64:
         raise ApiError(422, "tag: a tag of 1 to 64 characters is required for the tag action", field="tag")
     return value
-
-
-async def _receive(upload: UploadFile, path: Path, limit: int) -> None:
-    """Copies the upload to `path`, refusing it as soon as it passes the size limit."""
-    size = 0
-    with path.open("wb") as out:
-        while chunk := await upload.read(UPLOAD_CHUNK):
-            size += len(chunk)
-            if size > limit:
-                raise ApiError(413, f"file: larger than the limit of {limit:,} bytes", field="file", code="too_large")
-            await asyncio.to_thread(out.write, chunk)
-    if size == 0:
-        raise ApiError(422, "file: the file is empty", field="file")
 
 
 async def _next_chunk(chunks: Iterator[list[Entry]]) -> list[Entry] | None:

@@ -34,6 +34,7 @@ from api.schemas_imports import (
     TargetOption,
 )
 from api.scoping import Scope, ScopeDep
+from api.uploads import receive_upload
 from core.settings import Settings
 from core.storage import ObjectNotFound, Storage
 from core.tabular import FileFormat, Limits, TabularError, detect_format, read_preview
@@ -50,7 +51,6 @@ from models.payloads.imports import ImportInput
 
 router = APIRouter(prefix="/api", tags=["imports"])
 WORKFLOW_NAME = "ImportWorkflow"  # by name: the API never imports workflow code
-UPLOAD_CHUNK = 1 << 20
 TARGET_LABELS = {
     "email": "Email",
     "phone": "Phone",
@@ -119,20 +119,6 @@ def _counts(row: LeadImport) -> ImportCountsOut:
     )
 
 
-async def _receive(upload: UploadFile, path: Path, limit: int) -> int:
-    """Copies the upload to `path` chunk by chunk, refusing it as soon as it passes the size limit."""
-    size = 0
-    with path.open("wb") as out:
-        while chunk := await upload.read(UPLOAD_CHUNK):
-            size += len(chunk)
-            if size > limit:
-                raise ApiError(413, f"file: larger than the limit of {limit:,} bytes", field="file", code="too_large")
-            await asyncio.to_thread(out.write, chunk)
-    if size == 0:
-        raise ApiError(422, "file: the file is empty", field="file")
-    return size
-
-
 async def _preview(scope: Scope, row: LeadImport, path: Path, settings: Settings, sheet: str | None) -> dict[str, Any]:
     """Reads the first rows of `sheet` (setting the row's headers and sheet); the extra fields of the preview."""
     fmt = FileFormat(row.kind, row.encoding, row.delimiter, row.sheets)
@@ -176,7 +162,7 @@ async def upload_import(
         )
     with tempfile.TemporaryDirectory(prefix="herald-upload-") as tmp:
         path = Path(tmp) / "upload"
-        size = await _receive(file, path, settings.import_max_bytes)
+        size = (await receive_upload(file, path, settings.import_max_bytes)).size
         try:
             fmt = await asyncio.to_thread(detect_format, path, _limits(settings))
         except TabularError as exc:

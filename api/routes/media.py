@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import tempfile
 import uuid
 from datetime import datetime, timedelta
@@ -35,6 +34,7 @@ from api.schemas_media import (
     VariantOut,
 )
 from api.scoping import Scope, ScopeDep
+from api.uploads import receive_upload
 from core.image_check import ImageRefused, check_image
 from core.settings import Settings
 from core.storage import ObjectNotFound, Storage
@@ -47,7 +47,6 @@ from models.payloads.media import MediaInput
 
 router = APIRouter(prefix="/api/media", tags=["media"])
 WORKFLOW_NAME = "MediaProcessingWorkflow"
-UPLOAD_CHUNK = 1 << 20
 SCAN_LIMIT = 25 << 20  # images and PDFs are read whole for the content checks; their size limits are below this
 SORTS = {
     "newest": col(MediaAsset.id).desc(),
@@ -121,23 +120,6 @@ def clean_tags(tags: list[str], field: str = "tags") -> list[str]:
     return clean
 
 
-async def _receive(upload: UploadFile, path: Path, limit: int) -> tuple[int, str, bytes]:
-    """Streams the upload to disk (never whole in memory), hashing it; refuses it once past `limit`."""
-    digest = hashlib.sha256()
-    size = 0
-    head = b""
-    with path.open("wb") as out:
-        while chunk := await upload.read(UPLOAD_CHUNK):
-            size += len(chunk)
-            if size > limit:
-                raise ApiError(413, f"file: larger than the limit of {limit:,} bytes", field="file", code="too_large")
-            if len(head) < 64:
-                head += chunk[: 64 - len(head)]
-            digest.update(chunk)
-            await asyncio.to_thread(out.write, chunk)
-    return size, digest.hexdigest(), head
-
-
 async def _validate(path: Path, media_type: MediaType, size: int, settings: Settings) -> tuple[int | None, int | None]:
     """Content checks by kind; (width, height) for images."""
     if size > _limit(settings, media_type.kind):
@@ -184,7 +166,8 @@ async def upload_media(
     folder = clean_folder(folder)
     with tempfile.TemporaryDirectory(prefix="herald-media-") as tmp:
         path = Path(tmp) / "upload"
-        size, sha256, head = await _receive(file, path, largest)
+        received = await receive_upload(file, path, largest)
+        size, sha256, head = received.size, received.sha256, received.head
         try:
             media_type = sniff(head)
         except MediaRefused as exc:
