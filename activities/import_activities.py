@@ -35,6 +35,7 @@ from domain.import_values import (
     infer_date_order,
     text_of,
 )
+from domain.suppression import CHANNEL_ADDRESS, address_hash_sql
 from models.payloads.imports import ImportCounts, ImportEnd, ImportInput, ImportOptions
 
 log = structlog.get_logger("herald.activities.imports")
@@ -61,7 +62,6 @@ STAGE_COLUMNS = (
 )
 TEXT_FIELDS = ("first_name", "last_name", "company", "job_title", "source", "locale", "country")
 NULLABLE_FIELDS = ("email", "phone", "external_id")
-CHANNEL_ADDRESS = {"email": "email", "sms": "phone", "whatsapp": "phone"}
 CREATE_STAGE = """
 CREATE TEMP TABLE IF NOT EXISTS import_stage (
     row_number int PRIMARY KEY, key text NOT NULL, email text, phone text, first_name text, last_name text,
@@ -325,7 +325,7 @@ class ImportActivities:
             await raw.execute(
                 f"UPDATE import_stage s SET suppressed_{channel} = x.reason FROM suppressions x "
                 f"WHERE x.workspace_id = $1 AND x.channel = '{channel}' AND s.{column} IS NOT NULL "
-                f"AND x.address_hash = encode(sha256(convert_to(s.{column}, 'UTF8')), 'hex')",
+                f"AND x.address_hash = {address_hash_sql(f's.{column}')}",
                 ws,
             )
 

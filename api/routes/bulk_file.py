@@ -30,16 +30,14 @@ from core.tabular import FileFormat, Limits, TabularError, detect_format, iter_r
 from domain.contacts import ContactError, normalise_phone
 from domain.import_values import ValueProblem, parse_email, text_of
 from domain.permissions import Permission
+from domain.suppression import CHANNEL_ADDRESS, address_hash_sql
 
 router = APIRouter(prefix="/api/leads", tags=["leads"])
 CHUNK_ROWS = 5000
-CHANNEL_ADDRESS = {"email": "email", "sms": "phone", "whatsapp": "phone"}
 EMAIL_HEADERS = frozenset({"email", "e mail", "email address", "e mail address", "mail", "courriel"})
 PHONE_HEADERS = frozenset(
     {"phone", "phone number", "mobile", "mobile phone", "telephone", "tel", "cell", "cell phone", "msisdn"}
 )
-# The hash the import code compares with: sha256 of the UTF-8 address, lower-case hex.
-ADDRESS_HASH = "encode(sha256(convert_to({}, 'UTF8')), 'hex')"
 
 Action = Literal["suppress", "unsubscribe", "tag", "delete"]
 Channel = Literal["email", "sms", "whatsapp"]
@@ -253,7 +251,7 @@ async def _remember(scope: Scope, channel: str, addresses: list[str], reason: st
     await scope.session.execute(
         text(
             "INSERT INTO suppressions (workspace_id, channel, address_hash, reason, created_at) "
-            f"SELECT DISTINCT CAST(:w AS integer), CAST(:channel AS text), {ADDRESS_HASH.format('a')}, "
+            f"SELECT DISTINCT CAST(:w AS integer), CAST(:channel AS text), {address_hash_sql('a')}, "
             "CAST(:reason AS text), now() "
             "FROM unnest(CAST(:addresses AS text[])) AS a "
             "ON CONFLICT (workspace_id, channel, address_hash) DO NOTHING"
@@ -333,7 +331,7 @@ async def _delete(scope: Scope, ids: list[int]) -> int:
         await scope.session.execute(
             text(
                 "INSERT INTO suppressions (workspace_id, channel, address_hash, reason, created_at) "
-                f"SELECT DISTINCT workspace_id, '{channel}', {ADDRESS_HASH.format(address)}, suppressed_{channel}, "
+                f"SELECT DISTINCT workspace_id, '{channel}', {address_hash_sql(address)}, suppressed_{channel}, "
                 f"now() FROM leads WHERE workspace_id = :w AND id = ANY(CAST(:ids AS integer[])) "
                 f"AND suppressed_{channel} IS NOT NULL AND {address} IS NOT NULL "
                 "ON CONFLICT (workspace_id, channel, address_hash) DO NOTHING"
