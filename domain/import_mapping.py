@@ -39,7 +39,19 @@ DEDUPE_KEYS = ("email", "phone", "external_id")
 
 _SYNONYMS = {
     "email": ["email", "e mail", "mail", "email address", "courriel", "adresse email", "correo", "e mail address"],
-    "phone": ["phone", "phone number", "mobile", "mobile phone", "cell", "tel", "telephone", "telefon", "portable"],
+    "phone": [
+        "phone",
+        "phone number",
+        "mobile",
+        "mobile phone",
+        "cell",
+        "cell phone",
+        "tel",
+        "telephone",
+        "telefon",
+        "portable",
+        "msisdn",
+    ],
     "first_name": ["first name", "firstname", "given name", "prenom", "forename", "nombre", "vorname"],
     "last_name": ["last name", "lastname", "surname", "family name", "nom", "apellido", "nachname"],
     "company": ["company", "company name", "organisation", "organization", "account", "societe", "entreprise", "firma"],
@@ -60,6 +72,11 @@ def header_key(header: str) -> str:
     """Lower case, accents dropped, punctuation and underscores as spaces: "E-Mail_Address" → "e mail address"."""
     text = unicodedata.normalize("NFKD", header).encode("ascii", "ignore").decode().lower()
     return " ".join(re.sub(r"[^a-z0-9]+", " ", text).split())
+
+
+def standard_target(header: str) -> str | None:
+    """The standard field a header names ("E-mail" → email, "Téléphone" → phone), or None."""
+    return _BY_SYNONYM.get(header_key(header))
 
 
 def custom_key_for(header: str) -> str:
@@ -91,10 +108,10 @@ def suggest_mapping(
 
 
 def _by_header(header: str, custom_fields: Mapping[str, str]) -> tuple[str | None, str]:
-    key = header_key(header)
-    if key in _BY_SYNONYM:
-        return _BY_SYNONYM[key], "header"
-    custom = "_".join(key.split())
+    target = standard_target(header)
+    if target is not None:
+        return target, "header"
+    custom = "_".join(header_key(header).split())
     if custom in custom_fields:
         return f"custom.{custom}", "header matches a custom field"
     return None, ""

@@ -189,3 +189,15 @@ def test_unknown_targets_are_refused_when_the_converter_is_built():
 )
 def test_formula_cells_are_neutralised(value, expected):
     assert neutralise(value) == expected
+
+
+def test_one_header_vocabulary_for_imports_and_bulk_files():
+    from domain.import_mapping import standard_target
+
+    assert [standard_target(h) for h in ["\ufeffE-Mail", "Cell Phone", "MSISDN", "Téléphone", "Notes"]] == [
+        "email",
+        "phone",
+        "phone",
+        "phone",
+        None,
+    ]

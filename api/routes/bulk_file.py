@@ -28,16 +28,13 @@ from api.scoping import Scope, ScopeDep
 from api.uploads import receive_upload
 from core.tabular import FileFormat, Limits, TabularError, detect_format, iter_records
 from domain.contacts import ContactError, normalise_phone
+from domain.import_mapping import standard_target
 from domain.import_values import ValueProblem, parse_email, text_of
 from domain.permissions import Permission
 from domain.suppression import CHANNEL_ADDRESS, address_hash_sql
 
 router = APIRouter(prefix="/api/leads", tags=["leads"])
 CHUNK_ROWS = 5000
-EMAIL_HEADERS = frozenset({"email", "e mail", "email address", "e mail address", "mail", "courriel"})
-PHONE_HEADERS = frozenset(
-    {"phone", "phone number", "mobile", "mobile phone", "telephone", "tel", "cell", "cell phone", "msisdn"}
-)
 
 Action = Literal["suppress", "unsubscribe", "tag", "delete"]
 Channel = Literal["email", "sms", "whatsapp"]
@@ -134,18 +131,13 @@ async def _next_chunk(chunks: Iterator[list[Entry]]) -> list[Entry] | None:
 # -- reading the file --------------------------------------------------------------------------------------------
 
 
-def _header_key(cell: Any) -> str:
-    return " ".join(text_of(cell).replace("\ufeff", "").lower().replace("-", " ").replace("_", " ").split())
-
-
 def _address_column(cells: list[Any], prefer: str) -> tuple[int, str] | None:
     """(column, kind) when the row is a header naming an email or phone column; the channel's kind wins a tie."""
     found: dict[str, int] = {}
     for index, cell in enumerate(cells):
-        key = _header_key(cell)
-        for kind, names in (("email", EMAIL_HEADERS), ("phone", PHONE_HEADERS)):
-            if key in names and kind not in found:
-                found[kind] = index
+        kind = standard_target(text_of(cell))
+        if kind in ("email", "phone") and kind not in found:
+            found[kind] = index
     if not found:
         return None
     kind = prefer if prefer in found else next(iter(found))
