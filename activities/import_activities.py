@@ -27,6 +27,7 @@ from temporalio.exceptions import ApplicationError
 from core.storage import ObjectNotFound, Storage
 from core.tabular import FileFormat, Limits, iter_records
 from domain.custom_fields import FieldDefinition
+from domain.import_mapping import STANDARD_TARGETS
 from domain.import_values import (
     ConversionRules,
     ConvertedRow,
@@ -40,26 +41,8 @@ from models.payloads.imports import ImportCounts, ImportEnd, ImportInput, Import
 
 log = structlog.get_logger("herald.activities.imports")
 
-STAGE_COLUMNS = (
-    "row_number",
-    "key",
-    "email",
-    "phone",
-    "first_name",
-    "last_name",
-    "company",
-    "job_title",
-    "status",
-    "score",
-    "source",
-    "tags",
-    "timezone",
-    "inferred_timezone",
-    "locale",
-    "country",
-    "external_id",
-    "custom_fields",
-)
+# A column per standard field, in the order of STANDARD_TARGETS; `inferred_timezone` is used when the file has none.
+STAGE_COLUMNS = ("row_number", "key", *STANDARD_TARGETS, "inferred_timezone", "custom_fields")
 TEXT_FIELDS = ("first_name", "last_name", "company", "job_title", "source", "locale", "country")
 NULLABLE_FIELDS = ("email", "phone", "external_id")
 CREATE_STAGE = """
@@ -638,26 +621,14 @@ def _chunks(
 
 
 def _stage_record(row: ConvertedRow) -> tuple[Any, ...]:
+    """The row in STAGE_COLUMNS order; a field the file does not give is NULL (the merge keeps what the lead has)."""
     values = row.values
     custom = values.get("custom_fields") or None
     return (
         row.row_number,
         row.key,
-        values.get("email"),
-        values.get("phone"),
-        values.get("first_name"),
-        values.get("last_name"),
-        values.get("company"),
-        values.get("job_title"),
-        values.get("status"),
-        values.get("score"),
-        values.get("source"),
-        values.get("tags"),
-        values.get("timezone"),
+        *(values.get(name) for name in STANDARD_TARGETS),
         values.get("inferred_timezone"),
-        values.get("locale"),
-        values.get("country"),
-        values.get("external_id"),
         json.dumps(custom) if custom else None,
     )
 

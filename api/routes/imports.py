@@ -40,6 +40,7 @@ from core.storage import ObjectNotFound, Storage
 from core.tabular import FileFormat, Limits, TabularError, detect_format, read_preview
 from core.workflow_ids import import_workflow_id
 from domain.custom_fields import FIELD_TYPES, KEY_PATTERN
+from domain.export_columns import STANDARD_COLUMNS
 from domain.import_mapping import IGNORE, STANDARD_TARGETS, suggest_mapping
 from domain.import_values import text_of
 from domain.permissions import Permission
@@ -51,22 +52,6 @@ from models.payloads.imports import ImportInput
 
 router = APIRouter(prefix="/api", tags=["imports"])
 WORKFLOW_NAME = "ImportWorkflow"  # by name: the API never imports workflow code
-TARGET_LABELS = {
-    "email": "Email",
-    "phone": "Phone",
-    "first_name": "First name",
-    "last_name": "Last name",
-    "company": "Company",
-    "job_title": "Job title",
-    "status": "Status",
-    "score": "Score",
-    "source": "Source",
-    "tags": "Tags",
-    "timezone": "Time zone",
-    "locale": "Locale",
-    "country": "Country",
-    "external_id": "External id",
-}
 
 
 def _limits(settings: Settings) -> Limits:
@@ -130,7 +115,7 @@ async def _preview(scope: Scope, row: LeadImport, path: Path, settings: Settings
     custom_types = {key: definition.type for key, definition in definitions.items()}
     suggestions = suggest_mapping(preview.headers, preview.rows, custom_types)
     targets = [TargetOption(value=IGNORE, label="Do not import", type="ignore")]
-    targets += [TargetOption(value=t, label=TARGET_LABELS[t], type="standard") for t in STANDARD_TARGETS]
+    targets += [TargetOption(value=t, label=STANDARD_COLUMNS[t], type="standard") for t in STANDARD_TARGETS]
     targets += [
         TargetOption(value=f"custom.{key}", label=f"Custom: {key}", type=kind)
         for key, kind in sorted(custom_types.items())
