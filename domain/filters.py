@@ -472,10 +472,11 @@ def _compile_text(t: _Target, op: str, value: Any, path: str, ctx: FilterContext
     text = _string(value, path)
     if op == "=":
         return column == fold(literal(text))
-    return t.expr.ilike(LIKE_PATTERNS[op].format(_like_escape(text)), escape="\\")
+    return t.expr.ilike(LIKE_PATTERNS[op].format(like_escape(text)), escape="\\")
 
 
-def _like_escape(text: str) -> str:
+def like_escape(text: str) -> str:
+    """The text matched literally by LIKE/ILIKE (with the default backslash escape)."""
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 

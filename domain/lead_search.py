@@ -8,6 +8,7 @@ from __future__ import annotations
 from sqlalchemy import ColumnElement, func, literal_column, or_
 from sqlmodel import col
 
+from domain.filters import like_escape
 from models.leads import SEARCH_DOCUMENT, Lead
 
 MAX_SEARCH_WORDS = 10
@@ -18,8 +19,7 @@ def search_condition(search: str | None) -> ColumnElement[bool] | None:
     if not text:
         return None
     terms = [f"{word}:*" for word in (_ts_word(w) for w in text.split()[:MAX_SEARCH_WORDS]) if word]
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    matches = [col(Lead.email).ilike(f"%{escaped}%", escape="\\")]
+    matches = [col(Lead.email).ilike(f"%{like_escape(text)}%", escape="\\")]
     if terms:
         matches.append(literal_column(SEARCH_DOCUMENT).op("@@")(func.to_tsquery("simple", " & ".join(terms))))
     return or_(*matches)

@@ -40,6 +40,7 @@ from core.settings import Settings
 from core.storage import ObjectNotFound, Storage
 from core.storage.local import LocalStorage
 from core.workflow_ids import media_workflow_id
+from domain.filters import like_escape
 from domain.media_types import MediaRefused, MediaType, check_content, check_filename, sniff
 from domain.permissions import Permission, Role
 from models.media import MediaAsset, MediaStatus
@@ -254,9 +255,7 @@ def _filters(
                 or_(
                     document.op("@@")(prefix),
                     col(MediaAsset.tags).contains(cast([word], ARRAY(Text))),
-                    col(MediaAsset.filename).ilike(
-                        "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-                    ),
+                    col(MediaAsset.filename).ilike(f"%{like_escape(word)}%", escape="\\"),
                 )
             )
     if kind:
