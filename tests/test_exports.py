@@ -124,6 +124,8 @@ async def test_csv_json_and_xlsx_hold_the_chosen_columns(api, tenant, tmp_path):
     catalogue = (await api.get("/api/exports/columns")).json()
     ids = [c["id"] for c in catalogue]
     assert ids[:3] == ["id", "email", "phone"] and {"owner", "custom.plan", "custom.seats"} <= set(ids)
+    # The catalogue marks the columns an export has by default: the header of the default export above.
+    assert [c["id"] for c in catalogue if c["default"]] == default[0]
 
 
 async def test_formula_cells_get_a_leading_apostrophe_in_csv_and_xlsx(api, db, tenant, tmp_path):

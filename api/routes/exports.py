@@ -90,6 +90,7 @@ class ExportColumnOut(BaseModel):
     id: str
     label: str
     type: str
+    default: bool = Field(description="In the columns an export has when the request names none")
 
 
 def _out(export: LeadExport) -> ExportOut:
@@ -117,7 +118,9 @@ async def export_columns(scope: ScopeDep) -> list[ExportColumnOut]:
     """Every column an export can hold, the workspace's custom fields included."""
     definitions = (await scope.session.exec(scope.select(CustomFieldDefinition))).all()
     catalogue = column_catalogue({d.key: d.type for d in definitions}, {d.key: d.label for d in definitions})
-    return [ExportColumnOut(id=c.id, label=c.label, type=c.type) for c in catalogue]
+    return [
+        ExportColumnOut(id=c.id, label=c.label, type=c.type, default=c.id in DEFAULT_COLUMNS) for c in catalogue
+    ]
 
 
 @router.post(

@@ -1569,6 +1569,11 @@ export interface components {
         };
         /** ExportColumnOut */
         ExportColumnOut: {
+            /**
+             * Default
+             * @description In the columns an export has when the request names none
+             */
+            default: boolean;
             /** Id */
             id: string;
             /** Label */

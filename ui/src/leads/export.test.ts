@@ -2,17 +2,17 @@ import { describe, expect, it } from "vitest";
 import { defaultColumns, exportBody, fallbackExportName, isExportDone, toggleExportColumn } from "./export";
 
 const CATALOGUE = [
-  { id: "id", label: "Id", type: "number" },
-  { id: "email", label: "Email", type: "text" },
-  { id: "owner", label: "Owner (email)", type: "text" },
-  { id: "status", label: "Status", type: "text" },
-  { id: "custom.tier", label: "Tier", type: "choice" },
+  { id: "id", label: "Id", type: "number", default: true },
+  { id: "email", label: "Email", type: "text", default: true },
+  { id: "owner", label: "Owner (email)", type: "text", default: false },
+  { id: "status", label: "Status", type: "text", default: true },
+  { id: "custom.tier", label: "Tier", type: "choice", default: false },
 ];
 
 describe("export", () => {
   it("ticks the default columns the catalogue has, in catalogue order", () => {
     expect(defaultColumns(CATALOGUE)).toEqual(["id", "email", "status"]);
-    expect(defaultColumns([{ id: "custom.x", label: "X", type: "text" }])).toEqual(["custom.x"]);
+    expect(defaultColumns([{ id: "custom.x", label: "X", type: "text", default: false }])).toEqual(["custom.x"]);
   });
 
   it("keeps the catalogue order when ticking", () => {

@@ -8,26 +8,9 @@ export const EXPORT_FORMATS: readonly { value: ExportFormat; label: string }[] =
   { value: "json", label: "JSON" },
 ];
 
-/** The columns ticked at first (the API's own default when a request names none). */
-export const DEFAULT_EXPORT_COLUMNS: readonly string[] = [
-  "id",
-  "email",
-  "phone",
-  "first_name",
-  "last_name",
-  "company",
-  "job_title",
-  "status",
-  "score",
-  "tags",
-  "country",
-  "created_at",
-];
-
-/** The default columns the catalogue offers, in catalogue order (all of them if none of the defaults exist). */
+/** The columns ticked at first: the API's defaults, in catalogue order (all of them if it marks none). */
 export function defaultColumns(catalogue: readonly ExportColumn[]): string[] {
-  const wanted = new Set(DEFAULT_EXPORT_COLUMNS);
-  const chosen = catalogue.filter((c) => wanted.has(c.id)).map((c) => c.id);
+  const chosen = catalogue.filter((c) => c.default).map((c) => c.id);
   return chosen.length > 0 ? chosen : catalogue.map((c) => c.id);
 }
 
