@@ -292,21 +292,3 @@ def _exact_number(value: int | float) -> bool:
     if isinstance(value, float):
         return value == value and value not in (float("inf"), float("-inf"))
     return -MAX_EXACT_FLOAT_INT <= value <= MAX_EXACT_FLOAT_INT
-
-
-def write_file(fmt: str, path: Path, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
-    """Writes a whole export file from rows of cell values; returns the number of rows."""
-    writer = ExportWriter(fmt, path, columns)
-    try:
-        batch: list[Sequence[Any]] = []
-        for row in rows:
-            batch.append(row)
-            if len(batch) >= BATCH_ROWS:
-                writer.write_rows(batch)
-                batch = []
-        if batch:
-            writer.write_rows(batch)
-    except BaseException:
-        writer.abort()
-        raise
-    return writer.close()

@@ -14,7 +14,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from domain.tabular_sniffing import BYTE_COMPATIBLE, clean_headers, detect_delimiter, detect_encoding
+from domain.tabular_sniffing import (
+    BYTE_COMPATIBLE,
+    clean_headers,
+    detect_delimiter,
+    detect_encoding,
+    trailing_empty_columns,
+)
 
 SAMPLE_BYTES = 1 << 20
 XML_HEAD_BYTES = 4096
@@ -112,13 +118,7 @@ def read_preview(path: Path, fmt: FileFormat, sheet: str | None, count: int = 20
             rows.append(list(cells))
             if len(rows) >= count:
                 break
-    width = len(raw_headers)
-    while (
-        width > 0
-        and not str(raw_headers[width - 1]).strip()
-        and not any(width - 1 < len(row) and str(row[width - 1]).strip() for row in rows)
-    ):
-        width -= 1
+    width = len(raw_headers) - trailing_empty_columns(raw_headers, rows)
     if width == 0:
         raise TabularError("the header row is empty")
     if width > limits.max_columns:
@@ -182,8 +182,3 @@ def _xlsx_records(path: Path, sheet: str | None, start_row: int) -> Iterator[tup
                 yield row_number, list(cells), None
     finally:
         workbook.close()
-
-
-def count_records(path: Path, fmt: FileFormat, sheet: str | None) -> int:
-    """Data rows (records after the header, blank ones included), read without converting anything."""
-    return max(sum(1 for _ in iter_records(path, fmt, sheet)) - 1, 0)

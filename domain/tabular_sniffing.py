@@ -8,6 +8,7 @@ from __future__ import annotations
 import codecs
 import csv
 from collections import Counter
+from typing import Any
 
 DELIMITERS = (",", ";", "\t", "|")
 BYTE_COMPATIBLE = {"utf-8", "utf-8-sig", "cp1252", "latin-1"}  # a b"\n" in the bytes is a newline in the text
@@ -76,7 +77,7 @@ def clean_headers(raw: list[str]) -> list[str]:
     return headers
 
 
-def trailing_empty_columns(headers: list[str], raw_headers: list[str], rows: list[list[str]]) -> int:
+def trailing_empty_columns(raw_headers: list[Any], rows: list[list[Any]]) -> int:
     """How many columns at the right have neither a header nor a value in the sample (spreadsheet leftovers)."""
     count = 0
     for index in range(len(raw_headers) - 1, -1, -1):

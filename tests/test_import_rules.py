@@ -201,3 +201,11 @@ def test_one_header_vocabulary_for_imports_and_bulk_files():
         "phone",
         None,
     ]
+
+
+def test_trailing_columns_without_header_or_value_are_leftovers():
+    from domain.tabular_sniffing import trailing_empty_columns
+
+    assert trailing_empty_columns(["email", "name", "", ""], [["a@b.co", "A", "", ""]]) == 2
+    assert trailing_empty_columns(["email", "", ""], [["a@b.co", "", "x"]]) == 0  # a value keeps the column
+    assert trailing_empty_columns(["", ""], []) == 2

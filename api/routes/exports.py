@@ -118,9 +118,7 @@ async def export_columns(scope: ScopeDep) -> list[ExportColumnOut]:
     """Every column an export can hold, the workspace's custom fields included."""
     definitions = (await scope.session.exec(scope.select(CustomFieldDefinition))).all()
     catalogue = column_catalogue({d.key: d.type for d in definitions}, {d.key: d.label for d in definitions})
-    return [
-        ExportColumnOut(id=c.id, label=c.label, type=c.type, default=c.id in DEFAULT_COLUMNS) for c in catalogue
-    ]
+    return [ExportColumnOut(id=c.id, label=c.label, type=c.type, default=c.id in DEFAULT_COLUMNS) for c in catalogue]
 
 
 @router.post(

@@ -37,7 +37,7 @@ from api.scoping import Scope, ScopeDep
 from api.uploads import receive_upload
 from core.image_check import ImageRefused, check_image
 from core.settings import Settings
-from core.storage import ObjectNotFound, Storage
+from core.storage import ObjectNotFound, Storage, attachment_disposition
 from core.storage.local import LocalStorage
 from core.workflow_ids import media_workflow_id
 from domain.filters import like_escape
@@ -485,8 +485,6 @@ SAFE_HEADERS = {
 
 
 async def _serve(storage: Storage, key: str, content_type: str, filename: str, download: bool) -> Response:
-    from core.storage import attachment_disposition
-
     disposition = attachment_disposition(filename)
     if not download:
         disposition = disposition.replace("attachment", "inline", 1)
