@@ -7,6 +7,7 @@ import { Alert, ErrorAlert } from "../components/Alert";
 import { FileDrop } from "../components/FileDrop";
 import { formatNumber } from "../format";
 import { formatBytes } from "./mapping";
+import { Options } from "../components/Options";
 
 export const BULK_FILE_ACTIONS: readonly { value: BulkFileAction; label: string; hint: string }[] = [
   { value: "suppress", label: "Suppress", hint: "Never message these addresses on the channel (kept even for addresses no lead has yet)." },
@@ -165,11 +166,7 @@ export function BulkFromFile() {
               disabled={busy}
               onChange={(event) => set("action", event.target.value as BulkFileAction)}
             >
-              {BULK_FILE_ACTIONS.map((a) => (
-                <option key={a.value} value={a.value}>
-                  {a.label}
-                </option>
-              ))}
+              <Options items={BULK_FILE_ACTIONS} />
             </select>
             {hint && <span className="field-hint">{hint}</span>}
           </label>
@@ -183,11 +180,7 @@ export function BulkFromFile() {
                 disabled={busy}
                 onChange={(event) => set("channel", event.target.value as BulkFileForm["channel"])}
               >
-                {CHANNELS.map((c) => (
-                  <option key={c.value} value={c.value}>
-                    {c.label}
-                  </option>
-                ))}
+                <Options items={CHANNELS} />
               </select>
               {fieldProblem("channel") && <span className="field-error">{fieldProblem("channel")}</span>}
             </label>
@@ -202,11 +195,7 @@ export function BulkFromFile() {
                 disabled={busy}
                 onChange={(event) => set("reason", event.target.value as BulkFileForm["reason"])}
               >
-                {REASONS.map((r) => (
-                  <option key={r.value} value={r.value}>
-                    {r.label}
-                  </option>
-                ))}
+                <Options items={REASONS} />
               </select>
               {fieldProblem("reason") && <span className="field-error">{fieldProblem("reason")}</span>}
             </label>

@@ -27,6 +27,7 @@ import {
   type OptionsForm,
   type ProblemPlace,
 } from "./mapping";
+import { Options } from "../components/Options";
 
 /** Step 2: where each column goes, and how the rows are imported; "Start import" hands it to the workflow. */
 export function MapStep({ row }: { row: ImportOut }) {
@@ -304,11 +305,7 @@ function MapForm({ preview }: { preview: ImportPreview }) {
               value={options.dedupeKey}
               onChange={(event) => setOption("dedupeKey", event.target.value as OptionsForm["dedupeKey"])}
             >
-              {DEDUPE_KEYS.map((k) => (
-                <option key={k.value} value={k.value}>
-                  {k.label}
-                </option>
-              ))}
+              <Options items={DEDUPE_KEYS} />
             </select>
           </Field>
           <Field label="When a lead already exists" problem={optionProblem("on_duplicate")}>
@@ -318,11 +315,7 @@ function MapForm({ preview }: { preview: ImportPreview }) {
               value={options.onDuplicate}
               onChange={(event) => setOption("onDuplicate", event.target.value as OptionsForm["onDuplicate"])}
             >
-              {ON_DUPLICATE.map((o) => (
-                <option key={o.value} value={o.value}>
-                  {o.label}
-                </option>
-              ))}
+              <Options items={ON_DUPLICATE} />
             </select>
           </Field>
           <Field label="Add to list" problem={optionProblem("list_id")}>
@@ -398,11 +391,7 @@ function MapForm({ preview }: { preview: ImportPreview }) {
               value={options.dateOrder}
               onChange={(event) => setOption("dateOrder", event.target.value as OptionsForm["dateOrder"])}
             >
-              {DATE_ORDERS.map((o) => (
-                <option key={o.value} value={o.value}>
-                  {o.label}
-                </option>
-              ))}
+              <Options items={DATE_ORDERS} />
             </select>
           </Field>
           <Field label="Lead source" hint="Recorded on new leads." problem={optionProblem("source")}>

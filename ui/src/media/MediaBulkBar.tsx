@@ -5,6 +5,7 @@ import { Alert, ErrorAlert } from "../components/Alert";
 import { formatNumber } from "../format";
 import { BULK_ACTIONS, bulkResultText, normalizeFolder, selectionIds, tagProblem, usedByLink } from "./model";
 import { useBulkMedia, useMediaFolders, useMediaTags } from "./queries";
+import { Options } from "../components/Options";
 
 type Props = {
   selected: ReadonlySet<number>;
@@ -84,11 +85,7 @@ export function MediaBulkBar({ selected, names, canForce, onClear, onDeleted }: 
               setValue("");
             }}
           >
-            {BULK_ACTIONS.map((a) => (
-              <option key={a.value} value={a.value}>
-                {a.label}
-              </option>
-            ))}
+            <Options items={BULK_ACTIONS} />
           </select>
           {action !== "delete" && (
             <>

@@ -7,6 +7,7 @@ import { PageHeader } from "../components/PageHeader";
 import { TableState } from "../components/TableState";
 import { splitList } from "../filters/model";
 import { formatDate } from "../format";
+import { Options } from "../components/Options";
 
 export const FIELD_TYPES: { value: CustomFieldCreate["type"]; label: string }[] = [
   { value: "text", label: "Text" },
@@ -185,11 +186,7 @@ function NewFieldForm({ onCancel, onCreated }: { onCancel: () => void; onCreated
         <label className="field">
           <span className="field-label">Type</span>
           <select name="type" className={cls("type")} value={type} onChange={(event) => setType(event.target.value as CustomFieldCreate["type"])}>
-            {FIELD_TYPES.map((t) => (
-              <option key={t.value} value={t.value}>
-                {t.label}
-              </option>
-            ))}
+            <Options items={FIELD_TYPES} />
           </select>
         </label>
         {type === "choice" && (

@@ -49,6 +49,7 @@ import {
 } from "../leads/columns";
 import { useSession } from "../session";
 import { useDebouncedValue } from "../useDebouncedValue";
+import { Options } from "../components/Options";
 
 const ROW_HEIGHT = 45;
 /** Rows rendered beyond the visible ones: enough that a first page is all in the page, bounded however many load. */
@@ -592,11 +593,7 @@ function BulkBar({
             value={action}
             onChange={(event) => changeAction(event.target.value as BulkAction)}
           >
-            {BULK_ACTIONS.map((a) => (
-              <option key={a.value} value={a.value}>
-                {a.label}
-              </option>
-            ))}
+            <Options items={BULK_ACTIONS} />
           </select>
           {(action === "tag" || action === "untag") && (
             <input

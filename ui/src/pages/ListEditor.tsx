@@ -27,6 +27,7 @@ import { ListStatsPanel, ReachStats } from "../lists/ListStatsPanel";
 import { useSession } from "../session";
 import { useDebouncedValue } from "../useDebouncedValue";
 import { NotFound } from "./NotFound";
+import { Options } from "../components/Options";
 
 export const PREVIEW_DEBOUNCE_MS = 400;
 
@@ -281,11 +282,7 @@ function ListEditor({ list, initialFilter, readOnly = false }: { list?: LeadList
               title={list ? "The kind of a saved list does not change" : undefined}
               onChange={(event) => setKind(event.target.value as ListKind)}
             >
-              {KINDS.map((k) => (
-                <option key={k.value} value={k.value}>
-                  {k.label}
-                </option>
-              ))}
+              <Options items={KINDS} />
             </select>
             <span className="field-hint">{KINDS.find((k) => k.value === kind)?.hint}</span>
           </label>

@@ -34,6 +34,7 @@ import {
 import { useMediaFolders, useMediaPage, useMediaTags } from "../media/queries";
 import { useSession } from "../session";
 import { useDebouncedValue } from "../useDebouncedValue";
+import { Options } from "../components/Options";
 
 /** `/media`: upload, browse (grid or list), filter, select for bulk actions, open one in the details panel. */
 export function MediaPage() {
@@ -159,11 +160,7 @@ export function MediaPage() {
           </label>
           <select id="media-filter-kind" name="kind" className="input" value={filters.kind} onChange={(event) => set("kind")(event.target.value as MediaFilters["kind"])}>
             <option value="">All types</option>
-            {MEDIA_KINDS.map((k) => (
-              <option key={k.value} value={k.value}>
-                {k.label}
-              </option>
-            ))}
+            <Options items={MEDIA_KINDS} />
           </select>
         </div>
         <div className="field">
@@ -206,11 +203,7 @@ export function MediaPage() {
             onChange={(event) => set("status")(event.target.value as MediaFilters["status"])}
           >
             <option value="">Any status</option>
-            {MEDIA_STATUSES.map((s) => (
-              <option key={s.value} value={s.value}>
-                {s.label}
-              </option>
-            ))}
+            <Options items={MEDIA_STATUSES} />
           </select>
         </div>
         <div className="field">
@@ -218,11 +211,7 @@ export function MediaPage() {
             Sort
           </label>
           <select id="media-filter-sort" name="sort" className="input" value={filters.sort} onChange={(event) => set("sort")(event.target.value as MediaFilters["sort"])}>
-            {MEDIA_SORTS.map((s) => (
-              <option key={s.value} value={s.value}>
-                {s.label}
-              </option>
-            ))}
+            <Options items={MEDIA_SORTS} />
           </select>
         </div>
         <div className="filters-actions media-filter-actions">
