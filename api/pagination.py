@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import Depends, Query
@@ -43,13 +44,14 @@ async def paginate(
     query: SelectOfScalar[Any],
     params: PageParams,
     order_by: Any,
-    item_schema: type[BaseModel],
+    item_schema: type[BaseModel] | Callable[[Any], BaseModel],
     where: ColumnElement[bool] | None = None,
 ) -> Page[Any]:
+    """`order_by` is one clause or a tuple of them; `item_schema` a model to validate rows with, or a function."""
     if where is not None:
         query = query.where(where)
+    to_item = item_schema.model_validate if isinstance(item_schema, type) else item_schema
+    order = order_by if isinstance(order_by, tuple) else (order_by,)
     total = (await session.exec(select(func.count()).select_from(query.subquery()))).one()
-    rows = (await session.exec(query.order_by(order_by).limit(params.limit).offset(params.offset))).all()
-    return Page(
-        items=[item_schema.model_validate(row) for row in rows], total=total, limit=params.limit, offset=params.offset
-    )
+    rows = (await session.exec(query.order_by(*order).limit(params.limit).offset(params.offset))).all()
+    return Page(items=[to_item(row) for row in rows], total=total, limit=params.limit, offset=params.offset)

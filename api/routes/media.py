@@ -20,7 +20,7 @@ from api.context import guard
 from api.deps import SettingsDep, StorageDep, TemporalDep
 from api.errors import ApiError
 from api.media_usage import media_users
-from api.pagination import PageParamsDep
+from api.pagination import PageParamsDep, paginate
 from api.schemas import Page
 from api.schemas_media import (
     CountOut,
@@ -299,18 +299,8 @@ async def list_media(
 ) -> Page[MediaOut]:
     """Search (name, title, alt text, tags), filters, sort and pagination."""
     conditions = _filters(scope, page.search, kind, tag, folder, uploaded_by, since, until, min_size, max_size, status)
-    where = and_(*conditions)
-    total = (await scope.session.exec(select(func.count()).select_from(MediaAsset).where(where))).one()
-    rows = (
-        await scope.session.exec(
-            select(MediaAsset)
-            .where(where)
-            .order_by(SORTS[sort], col(MediaAsset.id).desc())
-            .limit(page.limit)
-            .offset(page.offset)
-        )
-    ).all()
-    return Page(items=[media_out(r) for r in rows], total=total, limit=page.limit, offset=page.offset)
+    order = (SORTS[sort], col(MediaAsset.id).desc())
+    return await paginate(scope.session, select(MediaAsset), page, order, media_out, where=and_(*conditions))
 
 
 @router.get("/tags", response_model=list[CountOut], **guard(Permission.workspace_read))
