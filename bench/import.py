@@ -2,7 +2,10 @@
 
 Generates a CSV (10 columns, 3% invalid rows, 5% duplicates of earlier rows), then in the same run:
   1. baseline: `COPY` of the file into a bare table of 10 text columns (no validation, no index);
-  2. end to end: upload through the API, start the import, and time ImportWorkflow on a real worker process
+  2. floor: PostgreSQL alone putting the same rows (cast in SQL, nothing validated) into `leads` with one
+     `INSERT ... SELECT` from that bare table, then one `created` timeline event per lead -- what any import into this
+     schema pays before a line of Python runs (in a scratch database, so the import below starts from empty);
+  3. end to end: upload through the API, start the import, and time ImportWorkflow on a real worker process
      (`herald worker`) until it completes; the worker's peak RSS is read from /proc.
 Targets (issue #5): >= 70,000 rows/s and >= 50% of the raw COPY; worker memory stays flat.
 
@@ -98,18 +101,42 @@ def generate(path: Path, rows: int, phone_share: float, seed: int = 7) -> dict[s
     return {"invalid": invalid, "duplicates": duplicates}
 
 
-async def raw_copy(url: str, path: Path) -> float:
+async def raw_copy_and_floor(url: str, path: Path) -> tuple[float, float, float]:
+    """Seconds of (raw COPY into a bare table, INSERT ... SELECT of those rows into leads, their created events)."""
     dsn = async_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
     conn = await asyncpg.connect(dsn)
     try:
         await conn.execute(f"CREATE TABLE bare ({', '.join(f'c{i} text' for i in range(10))})")
         started = time.perf_counter()
         await conn.copy_to_table("bare", source=str(path), format="csv", header=True)
-        elapsed = time.perf_counter() - started
-        await conn.execute("DROP TABLE bare")
+        copy_seconds = time.perf_counter() - started
+        workspace = await conn.fetchval(
+            "INSERT INTO workspaces (name, slug, requires_approval, lead_statuses, default_region, created_at) "
+            "VALUES ('floor', 'floor', false, '[\"new\"]', 'FR', now()) RETURNING id"
+        )
+        await conn.execute("SET synchronous_commit = off")
+        started = time.perf_counter()
+        await conn.execute(
+            "INSERT INTO leads (workspace_id, email, first_name, last_name, company, job_title, phone, country, "
+            "score, tags, status, timezone, source, locale, custom_fields, consent_email, consent_sms, consent_whatsapp, "
+            "consent_details, created_at, updated_at) "
+            "SELECT $1, c0, c1, c2, c3, c4, nullif(c5, ''), c6, CASE WHEN c7 ~ '^[0-9]+$' THEN c7::int ELSE 0 END, "
+            "coalesce(string_to_array(nullif(c8, ''), ','), '{}'), 'new', 'Europe/Paris', 'import', '', '{}', "
+            "'unknown', 'unknown', 'unknown', '{}', now(), now() "
+            "FROM bare ON CONFLICT DO NOTHING",
+            workspace,
+        )
+        insert_seconds = time.perf_counter() - started
+        started = time.perf_counter()
+        await conn.execute(
+            "INSERT INTO lead_events (workspace_id, lead_id, type, data, actor, created_at) "
+            "SELECT $1, id, 'created', '{}', 'floor', now() FROM leads WHERE workspace_id = $1",
+            workspace,
+        )
+        events_seconds = time.perf_counter() - started
     finally:
         await conn.close()
-    return elapsed
+    return copy_seconds, insert_seconds, events_seconds
 
 
 def descendants(pid: int) -> list[int]:
@@ -162,7 +189,14 @@ async def main() -> None:
     size_mb = csv_path.stat().st_size / 1e6
     print(f"generated {args.rows:,} rows ({size_mb:.0f} MB) in {time.perf_counter() - started:.1f}s: {expected}")
 
-    copy_seconds = await raw_copy(url, csv_path)
+    floor_url = (
+        async_url(base).set(database=f"herald_bench_{uuid.uuid4().hex[:8]}").render_as_string(hide_password=False)
+    )
+    await run_migrations(floor_url)
+    try:
+        copy_seconds, insert_seconds, events_seconds = await raw_copy_and_floor(floor_url, csv_path)
+    finally:
+        await drop_database(floor_url)
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=dev_server_binary(), data_converter=pydantic_data_converter
     )
@@ -239,9 +273,15 @@ async def main() -> None:
         print(f"\nstatus {progress['status']}, counts {counts}")
         print(f"{'':<34}{'seconds':>9}{'rows/s':>12}")
         print(f"{'raw COPY into a bare table':<34}{copy_seconds:>9.1f}{copy_rate:>12,.0f}")
+        floor_seconds = insert_seconds + events_seconds
+        print(f"{'floor: INSERT..SELECT into leads':<34}{insert_seconds:>9.1f}{args.rows / insert_seconds:>12,.0f}")
+        print(f"{'floor: + created events':<34}{floor_seconds:>9.1f}{args.rows / floor_seconds:>12,.0f}")
         print(f"{'upload + preview (API)':<34}{upload_seconds:>9.1f}")
         print(f"{'ImportWorkflow, start to end':<34}{import_seconds:>9.1f}{import_rate:>12,.0f}")
         print(f"import / raw COPY: {import_rate / copy_rate:.0%}   (targets: >= 70,000 rows/s and >= 50%)")
+        print(
+            f"floor / raw COPY: {copy_seconds / floor_seconds:.0%}; import / floor: {floor_seconds / import_seconds:.0%}"
+        )
         print(
             f"worker RSS: idle {idle_rss:.0f} MB, peak {peak:.0f} MB, after {final_rss:.0f} MB; with the parser "
             f"process (sampled every 0.5 s): peak {tree_peak:.0f} MB"
