@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Coroutine
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,11 +18,14 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.email_message import build_email, delivery_message_id
+from activities.render_context import LEAD_COLUMNS, WorkspaceRenderInfo, workspace_render_info
 from activities.smtp_pool import SmtpPool
+from core.settings import Settings
+from core.signing import media_url_rewriter, unsubscribe_url
 from domain.eligibility import email_skip_reason
 from domain.filters import FilterError
 from domain.lists import filter_context_from, saved_list_membership
-from domain.rendering import CompiledTemplate, TemplateError, lead_context
+from domain.rendering import CompiledTemplate, MessageContent, TemplateError, message_context
 from models.campaigns import RunAudience
 from models.leads import CustomFieldDefinition, Lead
 from models.lists import LeadList
@@ -41,11 +45,29 @@ class PermanentSendError(Exception):
     """The provider refused this recipient for good: the delivery fails, the run goes on."""
 
 
+@dataclass(frozen=True)
+class CampaignMessage:
+    """The pinned template version of a campaign, compiled once per batch, and what renders it besides the lead."""
+
+    template: CompiledTemplate
+    workspace_id: int
+    info: WorkspaceRenderInfo
+    campaign: dict[str, Any]  # {"id", "name"}
+
+
 class CampaignActivities:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], smtp: SmtpPool, mail_from: str) -> None:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        smtp: SmtpPool,
+        mail_from: str,
+        settings: Settings | None = None,
+    ) -> None:
         self.sessions = sessions
         self.smtp = smtp
         self.mail_from = mail_from
+        self.settings = settings or Settings()
+        self._rewrite_url = media_url_rewriter(self.settings)
 
     @activity.defn
     async def snapshot_audience(self, input: SnapshotAudienceInput) -> AudienceSnapshot:
@@ -93,8 +115,8 @@ class CampaignActivities:
         leads = await self._load_page(input)
         if not leads:
             return SendBatchResult(processed=0, last_lead_id=input.after_lead_id)
-        template, workspace_id = await self._load_campaign(input.campaign_id)
-        await self._claim(input, workspace_id, leads)
+        message = await self._load_campaign(input.campaign_id)
+        await self._claim(input, message.workspace_id, leads)
         to_send = await self._claimed_unsent(input, [lead["id"] for lead in leads])
         by_id = {lead["id"]: lead for lead in leads}
         transient: list[BaseException] = []
@@ -103,7 +125,7 @@ class CampaignActivities:
         async def send_one(delivery_id: int, lead_id: int) -> None:
             nonlocal done
             try:
-                await self._send_one(input, template, workspace_id, delivery_id, by_id[lead_id])
+                await self._send_one(input, message, delivery_id, by_id[lead_id])
             except (TemplateError, PermanentSendError) as exc:
                 log.warning("delivery failed", lead_id=lead_id, error=str(exc))
                 await self._mark(delivery_id, "failed", error=str(exc))
@@ -168,9 +190,8 @@ class CampaignActivities:
         async with self.sessions() as session:
             rows = await session.execute(
                 text(
-                    """
-                    SELECT l.id, l.email, l.phone, l.first_name, l.last_name, l.status, l.timezone,
-                           l.custom_fields, l.consent_email, l.suppressed_email, l.company
+                    f"""
+                    SELECT {", ".join(f"l.{column}" for column in LEAD_COLUMNS)}
                     FROM campaign_run_audience a JOIN leads l ON l.id = a.lead_id
                     WHERE a.run_id = :run_id AND a.lead_id > :after
                     ORDER BY a.lead_id
@@ -181,28 +202,53 @@ class CampaignActivities:
             )
             return [dict(row._mapping) for row in rows]
 
-    async def _load_campaign(self, campaign_id: int) -> tuple[CompiledTemplate, int]:
-        """The campaign's compiled template and its workspace."""
+    async def _load_campaign(self, campaign_id: int) -> CampaignMessage:
+        """The campaign's pinned template version (the template's current content for a campaign created before
+        versions existed), compiled, and its workspace's render data."""
         async with self.sessions() as session:
             row = (
                 await session.execute(
                     text(
-                        "SELECT t.subject, t.body_html, t.body_text, c.workspace_id FROM campaigns c "
-                        "JOIN templates t ON t.id = c.template_id WHERE c.id = :id"
+                        "SELECT c.workspace_id, c.name AS campaign_name, t.channel, "
+                        "coalesce(v.subject, t.subject) AS subject, coalesce(v.preheader, t.preheader) AS preheader, "
+                        "coalesce(v.body_html, t.body_html) AS body_html, "
+                        "coalesce(v.body_text, t.body_text) AS body_text "
+                        "FROM campaigns c JOIN templates t ON t.id = c.template_id "
+                        "LEFT JOIN template_versions v ON v.id = c.template_version_id WHERE c.id = :id"
                     ),
                     {"id": campaign_id},
                 )
             ).one_or_none()
-        if row is None:
+            info = await workspace_render_info(session, row.workspace_id) if row is not None else None
+        if row is None or info is None:
             raise ApplicationError(
                 f"campaign {campaign_id} has no template", type="ConfigurationError", non_retryable=True
             )
+        if row.channel != "email":
+            raise ApplicationError(
+                f"campaigns send email; the template is a {row.channel} template",
+                type="ConfigurationError",
+                non_retryable=True,
+            )
+        content = MessageContent(
+            channel=row.channel,
+            subject=row.subject,
+            preheader=row.preheader,
+            body_html=row.body_html,
+            body_text=row.body_text,
+        )
         try:
-            return CompiledTemplate(row.subject, row.body_html, row.body_text), row.workspace_id
+            template = CompiledTemplate(content)
         except TemplateError as exc:
             raise ApplicationError(
                 f"template does not compile: {exc}", type="TemplateError", non_retryable=True
             ) from exc
+        return CampaignMessage(
+            template=template,
+            workspace_id=row.workspace_id,
+            info=info,
+            campaign={"id": campaign_id, "name": row.campaign_name},
+        )
 
     async def _claim(self, input: SendBatchInput, workspace_id: int, leads: list[dict[str, Any]]) -> None:
         """Insert one delivery row per lead; rows that already exist (an earlier attempt) are left alone."""
@@ -248,16 +294,20 @@ class CampaignActivities:
         return claimed
 
     async def _send_one(
-        self,
-        input: SendBatchInput,
-        template: CompiledTemplate,
-        workspace_id: int,
-        delivery_id: int,
-        lead: dict[str, Any],
+        self, input: SendBatchInput, message: CampaignMessage, delivery_id: int, lead: dict[str, Any]
     ) -> None:
-        rendered = template.render(lead_context(lead))
+        unsubscribe = unsubscribe_url(self.settings, lead["id"], input.run_id, input.step)
+        context = message_context(
+            lead,
+            custom_keys=message.info.custom_keys,
+            workspace=message.info.workspace,
+            campaign=message.campaign,
+            unsubscribe_url=unsubscribe,
+        )
+        rendered = message.template.render(context, rewrite_url=self._rewrite_url)
+        workspace_id = message.workspace_id
         message_id = delivery_message_id(input.run_id, input.step, lead["id"], self.mail_from)
-        message = build_email(
+        email = build_email(
             mail_from=self.mail_from,
             to_email=lead["email"],
             to_name=f"{lead['first_name']} {lead['last_name']}".strip(),
@@ -265,9 +315,10 @@ class CampaignActivities:
             message_id=message_id,
             delivery_key=f"{input.run_id}:{input.step}:{lead['id']}",
             workspace_id=workspace_id,
+            unsubscribe_url=unsubscribe,
         )
         try:
-            await self.smtp.send(message)
+            await self.smtp.send(email)
         except (aiosmtplib.SMTPRecipientsRefused, aiosmtplib.SMTPResponseException) as exc:
             code = getattr(exc, "code", None)
             if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):

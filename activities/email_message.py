@@ -28,6 +28,7 @@ def build_email(
     message_id: str,
     delivery_key: str,
     workspace_id: int,
+    unsubscribe_url: str | None = None,
 ) -> EmailMessage:
     message = EmailMessage()
     message["From"] = mail_from
@@ -36,6 +37,10 @@ def build_email(
     message["Message-ID"] = message_id
     message["X-Herald-Delivery"] = delivery_key
     message[WORKSPACE_HEADER] = str(workspace_id)  # lets the embedded sink file the mail under its workspace
+    if unsubscribe_url:
+        # RFC 8058 one-click: the client POSTs "List-Unsubscribe=One-Click" to the link, no login needed.
+        message["List-Unsubscribe"] = f"<{unsubscribe_url}>"
+        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message.set_content(rendered.text or _html_to_fallback_text(rendered.html))
     if rendered.html:
         message.add_alternative(rendered.html, subtype="html")

@@ -15,6 +15,7 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
+from api import template_service
 from api.errors import ApiError
 from api.lead_service import filter_context
 from api.schemas import CampaignDetail, CampaignOut, ProgressOut, RunOut
@@ -29,7 +30,7 @@ from models.campaigns import ACTIVE_STATUSES, Campaign, CampaignRun, CampaignSta
 from models.leads import Lead
 from models.lists import LeadList
 from models.payloads.campaign import CampaignProgress, CampaignRunInput
-from models.templates import Template
+from models.templates import Template, TemplateVersion
 
 QUERY_TIMEOUT = timedelta(seconds=2)
 WORKFLOW_NAME = "CampaignWorkflow"  # by name: the API never imports workflow or activity code
@@ -63,8 +64,47 @@ def campaign_snapshot(campaign: Campaign) -> dict:
         "name": campaign.name,
         "status": campaign.status,
         "template_id": campaign.template_id,
+        "template_version_id": campaign.template_version_id,
         "list_id": campaign.list_id,
     }
+
+
+async def pinned_version(scope: Scope, template: Template, number: int | None) -> TemplateVersion:
+    """The version a campaign pins: the numbered one (422 naming `template_version` when it does not exist), or
+    the template's current one."""
+    wanted = number or template.version
+    version = (
+        await scope.session.exec(
+            scope.select(TemplateVersion).where(
+                TemplateVersion.template_id == template.id, TemplateVersion.number == wanted
+            )
+        )
+    ).one_or_none()
+    if version is None:
+        field = "template_version" if number else "template_id"
+        raise ApiError(422, f"{field}: template {template.id} has no version {wanted}", field=field)
+    return version
+
+
+async def _check_template(scope: Scope, campaign: Campaign) -> None:
+    """Launch is refused (422, field "template") while the pinned version has template or brand errors; a campaign
+    from before versions existed gets its template's current version pinned here."""
+    template = await scope.get(Template, campaign.template_id, "template")
+    if campaign.template_version_id is None:
+        campaign.template_version_id = (await pinned_version(scope, template, None)).id
+        scope.session.add(campaign)
+    version = await scope.session.get(TemplateVersion, campaign.template_version_id)
+    problems = await template_service.problems_for(scope, template.channel, template_service.content_fields(version))
+    errors = [p for p in problems if p.severity == "error"]
+    if errors:
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        raise ApiError(
+            422,
+            f"cannot launch: version {version.number} of {template.name!r} has problems: "
+            f"{template_service.describe(errors[0])}{more}",
+            field="template",
+            code="template_problems",
+        )
 
 
 async def _latest_runs(scope: Scope, campaign_ids: list[int]) -> dict[int, CampaignRun]:
@@ -89,8 +129,9 @@ async def _latest_runs(scope: Scope, campaign_ids: list[int]) -> dict[int, Campa
 
 def _with_names(scope: Scope):
     return (
-        select(Campaign, Template.name, LeadList.name)
+        select(Campaign, Template.name, TemplateVersion.number, LeadList.name)
         .join(Template, col(Template.id) == col(Campaign.template_id))
+        .outerjoin(TemplateVersion, col(TemplateVersion.id) == col(Campaign.template_version_id))
         .outerjoin(LeadList, col(LeadList.id) == col(Campaign.list_id))
         .where(scope.where(Campaign))
     )
@@ -98,10 +139,10 @@ def _with_names(scope: Scope):
 
 async def list_campaigns(scope: Scope, settings: Settings) -> list[CampaignOut]:
     rows = (await scope.session.exec(_with_names(scope).order_by(col(Campaign.id).desc()))).all()
-    latest = await _latest_runs(scope, [c.id for c, _, _ in rows])
+    latest = await _latest_runs(scope, [row[0].id for row in rows])
     return [
-        _campaign_out(settings, campaign, template_name, list_name, latest.get(campaign.id))
-        for campaign, template_name, list_name in rows
+        _campaign_out(settings, campaign, template_name, version, list_name, latest.get(campaign.id))
+        for campaign, template_name, version, list_name in rows
     ]
 
 
@@ -109,7 +150,7 @@ async def get_campaign_detail(scope: Scope, settings: Settings, campaign_id: int
     row = (await scope.session.exec(_with_names(scope).where(Campaign.id == campaign_id))).one_or_none()
     if row is None:
         raise ApiError(404, f"campaign {campaign_id} not found")
-    campaign, template_name, list_name = row
+    campaign, template_name, version, list_name = row
     runs = (
         await scope.session.exec(
             scope.select(CampaignRun)
@@ -117,12 +158,17 @@ async def get_campaign_detail(scope: Scope, settings: Settings, campaign_id: int
             .order_by(col(CampaignRun.number).desc())
         )
     ).all()
-    base = _campaign_out(settings, campaign, template_name, list_name, runs[0] if runs else None)
+    base = _campaign_out(settings, campaign, template_name, version, list_name, runs[0] if runs else None)
     return CampaignDetail(**base.model_dump(), runs=[run_out(settings, r) for r in runs])
 
 
 def _campaign_out(
-    settings: Settings, campaign: Campaign, template_name: str, list_name: str | None, run: CampaignRun | None
+    settings: Settings,
+    campaign: Campaign,
+    template_name: str,
+    template_version: int | None,
+    list_name: str | None,
+    run: CampaignRun | None,
 ) -> CampaignOut:
     return CampaignOut(
         id=campaign.id,
@@ -130,6 +176,7 @@ def _campaign_out(
         status=campaign.status,
         template_id=campaign.template_id,
         template_name=template_name,
+        template_version=template_version,
         list_id=campaign.list_id,
         list_name=list_name,
         created_at=campaign.created_at,
@@ -164,6 +211,7 @@ async def launch(scope: Scope, client: Client, settings: Settings, campaign_id: 
         raise ApiError(
             409, f"campaign {campaign_id} is already running as {active.workflow_id}", code="already_running"
         )
+    await _check_template(scope, campaign)
     size = await audience_size(scope, campaign.list_id)
     if size == 0:
         where = "the list has no leads" if campaign.list_id else "there are no leads"

@@ -18,8 +18,10 @@ from api.routes import (
     api_keys,
     audit,
     auth,
+    brand,
     bulk_file,
     campaigns,
+    content_blocks,
     custom_fields,
     exports,
     health,
@@ -29,6 +31,9 @@ from api.routes import (
     media,
     members,
     outbox,
+    public_media,
+    public_unsubscribe,
+    template_folders,
     templates,
     workspaces,
 )
@@ -89,8 +94,13 @@ def create_app(settings: Settings | None = None, temporal_client: Client | None 
         lists,
         media,
         templates,
+        template_folders,
+        content_blocks,
+        brand,
         campaigns,
         outbox,
+        public_media,
+        public_unsubscribe,
     ):
         app.include_router(module.router)
     _mount_ui(app, settings.ui_dist_dir)

@@ -12,12 +12,22 @@ from api.scoping import Scope
 from domain.media_types import media_references
 from models.campaigns import Campaign
 from models.media import MediaAsset, MediaUsage
-from models.templates import Template
+from models.templates import Template, TemplateVersion
 
 
 async def record_template_usage(scope: Scope, template: Template) -> None:
-    """Replaces the template's usage rows with the assets its bodies reference (this workspace's only)."""
-    ids = media_references(template.subject, template.body_html, template.body_text)
+    """Replaces the template's usage rows with the assets any of its versions references (embedded in a body or
+    attached), this workspace's only: an old version a campaign pins keeps its images in use."""
+    versions = (
+        await scope.session.exec(
+            select(
+                TemplateVersion.subject, TemplateVersion.body_html, TemplateVersion.body_text, TemplateVersion.media_ids
+            ).where(TemplateVersion.template_id == template.id, scope.where(TemplateVersion))
+        )
+    ).all()
+    ids = media_references(template.subject, template.body_html, template.body_text) | set(template.media_ids or [])
+    for subject, body_html, body_text, media_ids in versions:
+        ids |= media_references(subject, body_html, body_text) | set(media_ids or [])
     await scope.session.execute(
         delete(MediaUsage).where(MediaUsage.usage_type == "template", MediaUsage.usage_id == template.id)
     )

@@ -17,32 +17,14 @@ class Page(BaseModel, Generic[T]):
     offset: int
 
 
-class TemplateCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    name: str = Field(min_length=1, max_length=200)
-    subject: str = Field(min_length=1, max_length=998)
-    body_html: str = Field(default="", max_length=500_000)
-    body_text: str = Field(default="", max_length=500_000)
-
-
-class TemplateOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    id: int
-    name: str
-    channel: str
-    subject: str
-    body_html: str
-    body_text: str
-    created_at: datetime
-
-
 class CampaignCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=200)
     template_id: int = Field(gt=0)
+    template_version: int | None = Field(
+        default=None, gt=0, description="The version the campaign sends (pinned); default: the current one."
+    )
     list_id: int | None = Field(default=None, gt=0, description="Null sends to every lead.")
 
     @field_validator("name")
@@ -74,6 +56,7 @@ class CampaignOut(BaseModel):
     status: str
     template_id: int
     template_name: str
+    template_version: int | None = Field(description="Number of the pinned template version")
     list_id: int | None
     list_name: str | None
     created_at: datetime
@@ -106,6 +89,7 @@ class OutboxSummary(BaseModel):
 
     id: int
     received_at: datetime
+    channel: str = Field(description="email, or sms / whatsapp / social for test sends kept locally")
     mail_from: str
     rcpt_to: list[str]
     subject: str

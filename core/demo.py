@@ -1,4 +1,5 @@
-"""`herald demo`: realistic demo data — 1,000 leads across continents, a list, a template, a draft campaign."""
+"""`herald demo`: realistic demo data — 1,000 leads across continents, a list, templates of every channel with
+their versions, brand guidelines, a footer block and a draft campaign."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from models.campaigns import Campaign
 from models.leads import Lead, LeadEvent
 from models.lists import LeadList, ListMember
-from models.templates import Template
+from models.templates import BrandGuidelines, ContentBlock, Template, TemplateFolder, TemplateVersion
 
 DEMO_LIST = "Newsletter subscribers"
 DEMO_TEMPLATE = "Monthly newsletter"
@@ -119,19 +120,58 @@ HOT_LEADS = {
     ],
 }
 
-TEMPLATE_HTML = """<h1>Hello {{ first_name }},</h1>
-<p>Here is what is new at Herald this month, picked for {{ company or "you" }}.</p>
+DEMO_POSTAL_ADDRESS = "Herald Demo Ltd, 1 Harbour Street, Springfield 12345"
+FOOTER_HTML = """<p style="color: #6b7280; font-size: 12px;">{{ workspace.name }} · {{ workspace.postal_address }}<br>
+<a href="{{ unsubscribe_url }}">Unsubscribe</a> from these emails.</p>"""
+FOOTER_TEXT = """{{ workspace.name }} · {{ workspace.postal_address }}
+Unsubscribe: {{ unsubscribe_url }}"""
+TEMPLATE_HTML_V1 = (
+    """<h1>Hello {{ lead.first_name | default("there", true) }},</h1>
+<p>Here is what is new at Herald this month, picked for {{ lead.company or "you" }}.</p>
 <ul><li>Durable campaigns that survive crashes</li><li>Journeys that wait days without losing a lead</li></ul>
-<p>See you soon,<br>The Herald team</p>"""
-TEMPLATE_TEXT = """Hello {{ first_name }},
+<p>See you soon,<br>The Herald team</p>
+"""
+    + FOOTER_HTML
+)
+TEMPLATE_HTML = (
+    """<h1 style="color: #4f46e5;">Hello {{ lead.first_name | default("there", true) }},</h1>
+<p>Here is what is new at Herald this month, picked for {{ lead.company or "you" }}.</p>
+<ul><li>Durable campaigns that survive crashes</li><li>Journeys that wait days without losing a lead</li></ul>
+{% if lead.status == "qualified" %}<p>Your account manager will call you this week.</p>{% endif %}
+<p><a href="https://example.com/news">Read the full story</a></p>
+<p>See you soon,<br>The Herald team</p>
+"""
+    + FOOTER_HTML
+)
+TEMPLATE_TEXT = (
+    """Hello {{ lead.first_name | default("there", true) }},
 
-Here is what is new at Herald this month, picked for {{ company or "you" }}.
+Here is what is new at Herald this month, picked for {{ lead.company or "you" }}.
 
 - Durable campaigns that survive crashes
 - Journeys that wait days without losing a lead
 
 See you soon,
-The Herald team"""
+The Herald team
+
+"""
+    + FOOTER_TEXT
+)
+SMS_TEXT = "Hi {{ lead.first_name | default('there', true) }}, your Herald demo is ready: https://example.com/demo"
+WHATSAPP_TEXT = (
+    "Hello {{ lead.first_name | default('there', true) }} 👋 thanks for joining the {{ workspace.name }} webinar. "
+    "The recording is here: https://example.com/webinar"
+)
+SOCIAL_TEXT = "Durable campaigns that survive crashes: what we shipped this month at Herald. https://example.com/news"
+BRAND = {
+    "colors": ["#111827", "#4f46e5", "#6b7280", "#ffffff"],
+    "fonts": ["Helvetica", "Arial"],
+    "require_footer": True,
+    "postal_address": DEMO_POSTAL_ADDRESS,
+    "banned_phrases": ["free money", "act now", "100% guaranteed"],
+    "link_domains": ["example.com"],
+    "max_image_bytes": 2_000_000,
+}
 
 
 def _ascii(value: str) -> str:
@@ -188,15 +228,8 @@ async def load_demo(session: AsyncSession, workspace_id: int, lead_count: int = 
         name=DEMO_LIST,
         description="Everyone who signed up for the newsletter (demo data).",
     )
-    template = Template(
-        workspace_id=workspace_id,
-        name=DEMO_TEMPLATE,
-        subject="{{ first_name }}, your November news from Herald",
-        body_html=TEMPLATE_HTML,
-        body_text=TEMPLATE_TEXT,
-    )
-    session.add_all([demo_list, template])
-    await session.flush()
+    session.add(demo_list)
+    template, version = await _demo_templates(session, workspace_id)
     session.add_all([ListMember(list_id=demo_list.id, lead_id=lead.id) for lead in leads])
     session.add_all(
         [
@@ -204,7 +237,15 @@ async def load_demo(session: AsyncSession, workspace_id: int, lead_count: int = 
             for lead in leads
         ]
     )
-    session.add(Campaign(workspace_id=workspace_id, name=DEMO_CAMPAIGN, template_id=template.id, list_id=demo_list.id))
+    session.add(
+        Campaign(
+            workspace_id=workspace_id,
+            name=DEMO_CAMPAIGN,
+            template_id=template.id,
+            template_version_id=version.id,
+            list_id=demo_list.id,
+        )
+    )
     session.add(
         LeadList(
             workspace_id=workspace_id,
@@ -216,6 +257,93 @@ async def load_demo(session: AsyncSession, workspace_id: int, lead_count: int = 
     )
     await session.commit()
     return True
+
+
+async def _add_template(
+    session: AsyncSession, workspace_id: int, name: str, channel: str, versions: list[tuple[str, dict]], **meta
+) -> tuple[Template, TemplateVersion]:
+    """A template with its history: each (note, content) is one version, the last one current."""
+    content = versions[-1][1]
+    template = Template(workspace_id=workspace_id, name=name, channel=channel, version=len(versions), **meta, **content)
+    session.add(template)
+    await session.flush()
+    rows = [
+        TemplateVersion(workspace_id=workspace_id, template_id=template.id, number=n, note=note, **content)
+        for n, (note, content) in enumerate(versions, start=1)
+    ]
+    session.add_all(rows)
+    await session.flush()
+    return template, rows[-1]
+
+
+async def _demo_templates(session: AsyncSession, workspace_id: int) -> tuple[Template, TemplateVersion]:
+    """Brand guidelines, a footer block, a folder and one template per channel; returns the newsletter and its
+    current version."""
+    session.add(BrandGuidelines(workspace_id=workspace_id, **BRAND))
+    session.add(
+        ContentBlock(
+            workspace_id=workspace_id,
+            name="Standard footer",
+            kind="footer",
+            body_html=FOOTER_HTML,
+            body_text=FOOTER_TEXT,
+        )
+    )
+    folder = TemplateFolder(workspace_id=workspace_id, name="Newsletters")
+    session.add(folder)
+    await session.flush()
+    newsletter = await _add_template(
+        session,
+        workspace_id,
+        DEMO_TEMPLATE,
+        "email",
+        [
+            (
+                "First draft",
+                {
+                    "subject": "Your November news from Herald",
+                    "preheader": "Durable campaigns, journeys and more",
+                    "body_html": TEMPLATE_HTML_V1,
+                    "body_text": "",
+                },
+            ),
+            (
+                "Personal subject, plain-text part, link to the full story",
+                {
+                    "subject": "{{ lead.first_name | default('Hello', true) }}, your November news from Herald",
+                    "preheader": "Durable campaigns, journeys and more",
+                    "body_html": TEMPLATE_HTML,
+                    "body_text": TEMPLATE_TEXT,
+                },
+            ),
+        ],
+        folder_id=folder.id,
+        description="The monthly newsletter (demo data).",
+    )
+    await _add_template(
+        session,
+        workspace_id,
+        "Demo reminder (SMS)",
+        "sms",
+        [("First version", {"body_text": SMS_TEXT})],
+        description="A one-segment reminder.",
+    )
+    await _add_template(
+        session,
+        workspace_id,
+        "Webinar follow-up (WhatsApp)",
+        "whatsapp",
+        [("First version", {"body_text": WHATSAPP_TEXT, "whatsapp_template": "webinar_follow_up"})],
+    )
+    await _add_template(
+        session,
+        workspace_id,
+        "Monthly highlights (social)",
+        "social",
+        [("First version", {"body_text": SOCIAL_TEXT, "social_networks": ["x", "linkedin"]})],
+        folder_id=folder.id,
+    )
+    return newsletter
 
 
 async def has_any_data(session: AsyncSession, workspace_id: int) -> bool:

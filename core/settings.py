@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from functools import lru_cache
 from pathlib import Path
 
@@ -39,6 +40,15 @@ class Settings(BaseSettings):
 
     api_host: str = "127.0.0.1"
     api_port: int = 8000
+    public_url: str = Field(
+        default="http://localhost:8000",
+        description="Where recipients reach Herald: signed image links and unsubscribe links in sent messages.",
+    )
+    secret_key: str | None = Field(
+        default=None,
+        description="Signs public media and unsubscribe links; derived from DATABASE_URL when unset (set it in "
+        "production, the same value for the API and the worker).",
+    )
 
     campaign_batch_size: int = Field(default=500, ge=1, le=2000)
     activity_heartbeat_seconds: float = 30.0
@@ -89,6 +99,7 @@ class Settings(BaseSettings):
         "smtp_username",
         "smtp_password",
         "admin_password",
+        "secret_key",
         "storage_dir",
         "s3_endpoint",
         "s3_access_key",
@@ -118,6 +129,12 @@ class Settings(BaseSettings):
     @property
     def smtp_target_host(self) -> str:
         return self.smtp_host or "127.0.0.1"
+
+    @property
+    def signing_key(self) -> bytes:
+        """The HMAC key of public links: stable across restarts and shared by every process of one install."""
+        seed = self.secret_key or f"derived:{self.database_url or ''}"
+        return hashlib.sha256(b"herald-signing\0" + seed.encode()).digest()
 
     @property
     def app_url(self) -> str:

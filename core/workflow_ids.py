@@ -19,3 +19,7 @@ def media_workflow_id(media_id: int) -> str:
 
 def export_workflow_id(export_id: int) -> str:
     return f"export-{export_id}"
+
+
+def test_send_workflow_id(template_id: int, unique: str) -> str:
+    return f"test-send-{template_id}-{unique}"

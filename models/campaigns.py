@@ -31,6 +31,10 @@ class Campaign(SQLModel, table=True):
     name: str = Field(max_length=200)
     status: str = Field(default=CampaignStatus.draft.value, max_length=16, index=True)
     template_id: int = Field(sa_column=Column(Integer, ForeignKey("templates.id"), nullable=False))
+    # The template version the campaign sends, pinned at creation: later edits of the template never change it.
+    template_version_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("template_versions.id"), nullable=True)
+    )
     list_id: int | None = Field(
         default=None, sa_column=Column(Integer, ForeignKey("lists.id", ondelete="SET NULL"), nullable=True)
     )

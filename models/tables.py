@@ -10,7 +10,7 @@ from models.leads import CustomFieldDefinition, Lead, LeadEvent
 from models.lists import LeadList, ListMember, ListSnapshot
 from models.media import MediaAsset, MediaUsage
 from models.outbox import OutboxMessage
-from models.templates import Template
+from models.templates import BrandGuidelines, ContentBlock, Template, TemplateFolder, TemplateVersion
 from models.workspaces import ApiKey, LoginFailure, LoginSession, Membership, User, Workspace
 
 metadata = SQLModel.metadata
@@ -18,8 +18,10 @@ metadata = SQLModel.metadata
 __all__ = [
     "ApiKey",
     "AuditEntry",
+    "BrandGuidelines",
     "Campaign",
     "CampaignRun",
+    "ContentBlock",
     "CustomFieldDefinition",
     "Delivery",
     "ImportKey",
@@ -41,6 +43,8 @@ __all__ = [
     "RunAudience",
     "SuppressionEntry",
     "Template",
+    "TemplateFolder",
+    "TemplateVersion",
     "User",
     "Workspace",
     "metadata",

@@ -9,7 +9,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from models.campaigns import Campaign
 from models.leads import Lead
 from models.lists import LeadList, ListMember
-from models.templates import Template
+from models.templates import Template, TemplateVersion
 
 
 async def _workspace(session: AsyncSession, workspace_id: int | None) -> int:
@@ -50,13 +50,14 @@ async def make_campaign(
     sessions: async_sessionmaker[AsyncSession],
     lead_ids: list[int] | None,
     *,
-    subject: str = "Hello {{ first_name }}",
-    body_html: str = "<p>Hi {{ first_name }} {{ last_name }}</p>",
-    body_text: str = "Hi {{ first_name }} {{ last_name }}",
+    subject: str = "Hello {{ lead.first_name }}",
+    body_html: str = "<p>Hi {{ lead.first_name }} {{ lead.last_name }}</p>",
+    body_text: str = "Hi {{ lead.first_name }} {{ lead.last_name }}",
     name: str = "Test campaign",
     workspace_id: int | None = None,
 ) -> int:
-    """A campaign to a list of the given leads (or to every lead when lead_ids is None)."""
+    """A campaign to a list of the given leads (or to every lead when lead_ids is None), pinning version 1 of a new
+    template with the given content."""
     async with sessions() as session:
         workspace_id = await _workspace(session, workspace_id)
         count = (await session.execute(text("SELECT count(*) FROM templates"))).scalar_one()
@@ -64,6 +65,16 @@ async def make_campaign(
             workspace_id=workspace_id, name=f"tpl-{count}", subject=subject, body_html=body_html, body_text=body_text
         )
         session.add(template)
+        await session.flush()
+        version = TemplateVersion(
+            workspace_id=workspace_id,
+            template_id=template.id,
+            number=1,
+            subject=subject,
+            body_html=body_html,
+            body_text=body_text,
+        )
+        session.add(version)
         list_id = None
         if lead_ids is not None:
             lst = LeadList(workspace_id=workspace_id, name=f"list-{count}")
@@ -72,7 +83,13 @@ async def make_campaign(
             session.add_all([ListMember(list_id=lst.id, lead_id=i) for i in lead_ids])
             list_id = lst.id
         await session.flush()
-        campaign = Campaign(workspace_id=workspace_id, name=name, template_id=template.id, list_id=list_id)
+        campaign = Campaign(
+            workspace_id=workspace_id,
+            name=name,
+            template_id=template.id,
+            template_version_id=version.id,
+            list_id=list_id,
+        )
         session.add(campaign)
         await session.commit()
         return campaign.id

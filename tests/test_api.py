@@ -71,7 +71,9 @@ async def test_campaign_create_validates_references(api, db):
     assert (blank.status_code, blank.json()["field"]) == (422, "name")
     no_template = await api.post("/api/campaigns", json={"name": "X", "template_id": 424242})
     assert (no_template.status_code, no_template.json()["field"]) == (422, "template_id")
-    template = await api.post("/api/templates", json={"name": "T", "subject": "Hi {{ first_name }}", "body_text": "x"})
+    template = await api.post(
+        "/api/templates", json={"name": "T", "subject": "Hi {{ lead.first_name }}", "body_html": "<p>x</p>"}
+    )
     assert template.status_code == 201
     no_list = await api.post(
         "/api/campaigns", json={"name": "X", "template_id": template.json()["id"], "list_id": 424242}
@@ -159,7 +161,7 @@ async def test_lists_count_members(api, db):
 
 async def test_duplicate_names_are_409_naming_the_field(api, db):
     for path, body, field in (
-        ("/api/templates", {"name": "Same", "subject": "s", "body_text": "b"}, "name"),
+        ("/api/templates", {"name": "Same", "subject": "s", "body_html": "<p>b</p>"}, "name"),
         ("/api/lists", {"name": "Same"}, "name"),
         ("/api/custom-fields", {"key": "same", "label": "Same", "type": "text"}, "key"),
     ):

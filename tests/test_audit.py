@@ -19,7 +19,7 @@ async def _actions(db) -> list[tuple[str, str, str | None]]:
 async def test_every_mutating_route_writes_an_audit_row(app, api, tenant, db, temporal_client):
     lead = (await api.post("/api/leads", json={"email": "a@example.com"})).json()
     lst = (await api.post("/api/lists", json={"name": "L", "lead_ids": [lead["id"]]})).json()
-    template = (await api.post("/api/templates", json={"name": "T", "subject": "s", "body_text": "b"})).json()
+    template = (await api.post("/api/templates", json={"name": "T", "subject": "s", "body_html": "<p>b</p>"})).json()
     campaign = (
         await api.post("/api/campaigns", json={"name": "C", "template_id": template["id"], "list_id": lst["id"]})
     ).json()

@@ -28,7 +28,7 @@ async def test_sign_in_gives_a_session_cookie_and_a_csrf_token(app, tenant):
         assert (await browser.get("/api/leads")).status_code == 200
 
         # State-changing requests need the CSRF header.
-        body = {"name": "T", "subject": "s", "body_text": "b"}
+        body = {"name": "T", "subject": "s", "body_html": "<p>b</p>"}
         missing = await browser.post("/api/templates", json=body)
         assert (missing.status_code, missing.json()["code"]) == (403, "csrf")
         wrong = await browser.post("/api/templates", json=body, headers={"X-CSRF-Token": "nope"})

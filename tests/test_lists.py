@@ -88,7 +88,9 @@ async def test_a_campaign_to_a_dynamic_list_reaches_who_matches_at_launch(api, w
         await _lead(api, f"lead{n}@example.com", score=n * 20, consent_email="granted", first_name=f"L{n}")
     lst = (await api.post("/api/lists", json={"name": "Scored", "kind": "dynamic", "filter": HIGH_SCORE})).json()
     template = (
-        await api.post("/api/templates", json={"name": "T", "subject": "Hi {{ first_name }}", "body_text": "x"})
+        await api.post(
+            "/api/templates", json={"name": "T", "subject": "Hi {{ lead.first_name }}", "body_html": "<p>x</p>"}
+        )
     ).json()
     campaign = (
         await api.post("/api/campaigns", json={"name": "C", "template_id": template["id"], "list_id": lst["id"]})

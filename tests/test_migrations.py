@@ -37,3 +37,52 @@ async def test_existing_rows_move_into_a_default_workspace(database_url):
     finally:
         await engine.dispose()
         await drop_database(url)
+
+
+async def test_existing_templates_get_version_1_pinned_by_their_campaigns(database_url):
+    url = async_url(database_url).set(database=f"herald_mig_{uuid.uuid4().hex[:8]}").render_as_string(False)
+    await ensure_database(url)
+    engine = create_engine(url, pool_size=1)
+    try:
+        await asyncio.to_thread(command.upgrade, alembic_config(url), "0006")
+        async with engine.begin() as conn:
+            workspace = (
+                await conn.execute(
+                    text(
+                        "INSERT INTO workspaces (name, slug, requires_approval, default_region) "
+                        "VALUES ('W', 'w', false, 'US') RETURNING id"
+                    )
+                )
+            ).scalar_one()
+            template = (
+                await conn.execute(
+                    text(
+                        "INSERT INTO templates (workspace_id, name, channel, subject, body_html, body_text) VALUES "
+                        "(:w, 'Old', 'email', 'Hi {{ first_name }}', "
+                        "'<p>{{ company or \"you\" }} first_name {% if custom.plan %}x{% endif %}</p>', '') "
+                        "RETURNING id"
+                    ),
+                    {"w": workspace},
+                )
+            ).scalar_one()
+            await conn.execute(
+                text("INSERT INTO campaigns (workspace_id, name, status, template_id) VALUES (:w, 'C', 'draft', :t)"),
+                {"w": workspace, "t": template},
+            )
+        await asyncio.to_thread(command.upgrade, alembic_config(url), "head")
+        async with engine.connect() as conn:
+            version = (await conn.execute(text("SELECT id, number, subject, body_html FROM template_versions"))).one()
+            assert version.number == 1 and version.subject == "Hi {{ lead.first_name }}"
+            assert (
+                version.body_html
+                == '<p>{{ lead.company or "you" }} first_name {% if lead.custom.plan %}x{% endif %}</p>'
+            )
+            pinned = (await conn.execute(text("SELECT template_version_id FROM campaigns"))).scalar_one()
+            assert pinned == version.id
+            assert (await conn.execute(text("SELECT version FROM templates"))).scalar_one() == 1
+        await asyncio.to_thread(command.downgrade, alembic_config(url), "0006")
+        async with engine.connect() as conn:
+            assert (await conn.execute(text("SELECT subject FROM templates"))).scalar_one() == "Hi {{ first_name }}"
+    finally:
+        await engine.dispose()
+        await drop_database(url)

@@ -13,7 +13,14 @@ from tests.conftest import client_for, make_key
 from tests.factories import make_campaign, make_leads
 
 KNOWN = {PUBLIC, AUTHENTICATED} | {str(p) for p in Permission}
-PUBLIC_ROUTES = {("GET", "/api/health"), ("GET", "/api/config"), ("POST", "/api/auth/login")}
+PUBLIC_ROUTES = {
+    ("GET", "/api/health"),
+    ("GET", "/api/config"),
+    ("POST", "/api/auth/login"),
+    ("GET", "/public/media/{asset_id}/{variant}"),  # answers only with a valid signature
+    ("GET", "/public/unsubscribe/{token}"),  # a confirmation page only; changes nothing
+    ("POST", "/public/unsubscribe/{token}"),  # RFC 8058 one-click: only with a valid signed token
+}
 
 
 def _operations():
@@ -45,7 +52,7 @@ async def test_every_non_public_route_refuses_anonymous_callers(app):
 # (method, path template, body) for one route of each kind; {campaign} is filled per test.
 KINDS = {
     "read": ("GET", "/api/leads", None),
-    "write": ("POST", "/api/templates", {"name": "T-{role}", "subject": "Hi", "body_text": "x"}),
+    "write": ("POST", "/api/templates", {"name": "T-{role}", "subject": "Hi", "body_html": "<p>x</p>"}),
     "launch": ("POST", "/api/campaigns/{campaign}/launch", None),
     "audit": ("GET", "/api/audit", None),
     "members": ("GET", "/api/members", None),

@@ -128,3 +128,14 @@ async def test_record_media_histories(api, worker, temporal_client, settings):
         task_queue=settings.temporal_task_queue,
     )
     await _save(temporal_client, "cleanup-record", "daily", StorageCleanupWorkflow)
+
+
+@pytest.mark.skipif(not RECORD, reason="set HERALD_RECORD_HISTORIES=1 to record new histories")
+async def test_record_test_send_history(api, worker, temporal_client):
+    from workflows.test_send import TestSendWorkflow
+
+    body = {"name": "Welcome", "subject": "Hi {{ lead.first_name }}", "body_html": "<p>Hello</p>"}
+    template = (await api.post("/api/templates", json=body)).json()
+    sent = await api.post(f"/api/templates/{template['id']}/test-send", json={"to": ["qa@example.com"]})
+    assert sent.status_code == 200, sent.text
+    await _save(temporal_client, sent.json()["workflow_id"], "sent", TestSendWorkflow)

@@ -24,6 +24,17 @@ from domain.sms_segments import count_sms
         ("ê" * 135, "UCS-2", 135, 3),
         ("😀" * 35, "UCS-2", 70, 1),  # an emoji is two UTF-16 units
         ("😀" * 36, "UCS-2", 72, 2),
+        ("a" * 153, "GSM-7", 153, 1),
+        ("a" * 159 + "€", "GSM-7", 161, 2),  # 160 characters, but the € makes 161 septets
+        ("a" * 158 + "€", "GSM-7", 160, 1),
+        ("ê" * 67, "UCS-2", 67, 1),
+        ("a" * 69 + "ê", "UCS-2", 70, 1),  # one non-GSM character makes the whole message UCS-2
+        ("a" * 70 + "ê", "UCS-2", 71, 2),
+        ("a" * 160 + "ê", "UCS-2", 161, 3),
+        ("ê" * 201, "UCS-2", 201, 3),
+        ("ê" * 202, "UCS-2", 202, 4),
+        ("a" * 459, "GSM-7", 459, 3),
+        ("a" * 460, "GSM-7", 460, 4),
     ],
 )
 def test_boundaries(text, encoding, units, segments):
@@ -51,3 +62,24 @@ def test_the_characters_that_force_ucs2_are_named():
     count = count_sms("Hello Zoë, 50% off 😀 today ê")
     assert count.encoding == "UCS-2" and count.non_gsm == ("ë", "😀", "ê")
     assert count.characters == len("Hello Zoë, 50% off 😀 today ê")
+
+
+@pytest.mark.parametrize("char", list("^{}\\[~]|€"))
+def test_each_extension_character_costs_two_septets(char):
+    assert count_sms(char).units == 2
+    assert (count_sms(char * 80).units, count_sms(char * 80).segments) == (160, 1)
+    assert (count_sms(char * 81).units, count_sms(char * 81).segments) == (162, 2)
+    assert count_sms("a" * 159 + char).segments == 2
+
+
+def test_room_per_segment_follows_the_encoding_and_length():
+    assert (count_sms("a" * 160).per_segment, count_sms("a" * 160).remaining) == (160, 0)
+    assert (count_sms("a" * 161).per_segment, count_sms("a" * 161).remaining) == (153, 153 - 8)
+    assert (count_sms("ê" * 70).per_segment, count_sms("ê" * 70).remaining) == (70, 0)
+    assert (count_sms("ê" * 71).per_segment, count_sms("ê" * 71).remaining) == (67, 67 - 4)
+
+
+def test_basic_table_characters_stay_gsm7():
+    text = "@£$¥èéùìòÇØøÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ!\"#¤%&'()*+,-./:;<=>?¡ÄÖÑÜ§¿äöñüà\n\r "
+    count = count_sms(text)
+    assert count.encoding == "GSM-7" and count.units == len(text) and count.non_gsm == ()

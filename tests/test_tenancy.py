@@ -31,7 +31,9 @@ async def test_nothing_crosses_workspaces(app, api, tenant, db):
         "acme1@example.com",
     }
     assert [c["name"] for c in (await api.get("/api/campaigns")).json()] == ["Ours"]
-    assert all(t["id"] != ids.template for t in (await api.get("/api/templates")).json())
+    assert all(t["id"] != ids.template for t in (await api.get("/api/templates")).json()["items"])
+    assert (await api.get(f"/api/templates/{ids.template}")).status_code == 404
+    assert (await api.get(f"/api/templates/{ids.template}/versions/1")).status_code == 404
     assert all(lst["id"] != ids.list for lst in (await api.get("/api/lists")).json())
     for path in (f"/api/leads/{their_leads[0]}", f"/api/campaigns/{their_campaign}"):
         assert (await api.get(path)).status_code == 404, path
@@ -69,9 +71,9 @@ async def test_nothing_crosses_workspaces(app, api, tenant, db):
 
 async def test_audit_log_is_per_workspace(app, api, tenant, db):
     other = await make_tenant(db, "Globex", "admin@globex.test")
-    await api.post("/api/templates", json={"name": "Ours", "subject": "s", "body_text": "b"})
+    await api.post("/api/templates", json={"name": "Ours", "subject": "s", "body_html": "<p>b</p>"})
     async with client_for(app, other.admin_key) as theirs:
-        await theirs.post("/api/templates", json={"name": "Theirs", "subject": "s", "body_text": "b"})
+        await theirs.post("/api/templates", json={"name": "Theirs", "subject": "s", "body_html": "<p>b</p>"})
         their_entries = (await theirs.get("/api/audit")).json()["items"]
     our_entries = (await api.get("/api/audit")).json()["items"]
     assert [e["after"]["name"] for e in our_entries if e["action"] == "template.created"] == ["Ours"]
@@ -82,7 +84,7 @@ async def test_mass_assignment_fields_are_rejected(api, tenant, db):
     for path, body in (
         ("/api/leads", {"email": "m@example.com", "workspace_id": 999}),
         ("/api/leads", {"email": "m@example.com", "id": 5}),
-        ("/api/templates", {"name": "T", "subject": "s", "body_text": "b", "workspace_id": 999}),
+        ("/api/templates", {"name": "T", "subject": "s", "body_html": "<p>b</p>", "workspace_id": 999}),
         ("/api/campaigns", {"name": "C", "template_id": 1, "status": "completed"}),
         ("/api/lists", {"name": "L", "workspace_id": 999}),
         ("/api/members", {"email": "x@example.com", "role": "viewer", "workspace_id": 999}),

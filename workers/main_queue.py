@@ -16,6 +16,7 @@ from activities.import_activities import ImportActivities
 from activities.list_activities import ListActivities
 from activities.media_activities import MediaActivities, StorageCleanupActivities
 from activities.smtp_pool import SmtpPool
+from activities.test_send_activities import TestSendActivities
 from core.settings import Settings
 from core.storage import Storage, storage_from_settings
 from core.tabular import Limits
@@ -25,6 +26,7 @@ from workflows.imports import ImportWorkflow
 from workflows.list_stats import ListStatsWorkflow
 from workflows.media_processing import MediaProcessingWorkflow
 from workflows.storage_cleanup import StorageCleanupWorkflow
+from workflows.test_send import TestSendWorkflow
 
 WORKFLOWS = [
     CampaignWorkflow,
@@ -33,6 +35,7 @@ WORKFLOWS = [
     ExportWorkflow,
     MediaProcessingWorkflow,
     StorageCleanupWorkflow,
+    TestSendWorkflow,
 ]
 
 
@@ -49,7 +52,8 @@ def build_worker(
 ) -> Worker:
     settings = settings or Settings()
     storage = storage or storage_from_settings(settings)
-    campaign = CampaignActivities(sessions=sessions, smtp=smtp, mail_from=mail_from)
+    campaign = CampaignActivities(sessions=sessions, smtp=smtp, mail_from=mail_from, settings=settings)
+    test_sends = TestSendActivities(sessions=sessions, smtp=smtp, mail_from=mail_from, settings=settings)
     lists = ListActivities(sessions=sessions)
     exports = ExportActivities(sessions=sessions, storage=storage)
     imports = ImportActivities(
@@ -85,6 +89,7 @@ def build_worker(
             media.record_media,
             media.record_media_failure,
             cleanup.clean_orphans,
+            test_sends.send_test,
         ],
         activity_executor=executor,
         max_concurrent_activities=20,

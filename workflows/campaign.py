@@ -9,6 +9,7 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 from temporalio.exceptions import CancelledError as TemporalCancelledError
+from temporalio.workflow import ActivityCancellationType
 
 with workflow.unsafe.imports_passed_through():
     from activities.campaign_activities import CampaignActivities
@@ -36,6 +37,9 @@ SEND_RETRY = RetryPolicy(
 )
 SEND_HEARTBEAT_TIMEOUT = timedelta(seconds=60)
 CANCELLED_ACTIVITY_PATCH = "cancelled-activity-means-cancelled"  # 2026-11: was recorded as a failed run
+# 2026-11: a cancel used to run finish_run while the cancelled batch was still recording its in-flight sends, so the
+# run's counts could miss them; the workflow now waits for the batch to stop before finishing.
+WAIT_FOR_BATCH_CANCEL_PATCH = "wait-for-cancelled-batch"
 
 
 @workflow.defn
@@ -97,6 +101,11 @@ class CampaignWorkflow:
             start_to_close_timeout=timedelta(minutes=30),
             heartbeat_timeout=SEND_HEARTBEAT_TIMEOUT,
             retry_policy=SEND_RETRY,
+            cancellation_type=(
+                ActivityCancellationType.WAIT_CANCELLATION_COMPLETED
+                if workflow.patched(WAIT_FOR_BATCH_CANCEL_PATCH)
+                else ActivityCancellationType.TRY_CANCEL
+            ),
         )
         if result.processed == 0:
             return False

@@ -23,11 +23,23 @@ async def list_campaigns(scope: ScopeDep, settings: SettingsDep) -> list[Campaig
 
 @router.post("", response_model=CampaignDetail, status_code=201, **guard(Permission.campaigns_write))
 async def create_campaign(body: CampaignCreate, scope: ScopeDep, settings: SettingsDep) -> CampaignDetail:
-    if await scope.find(Template, body.template_id) is None:
+    """Pins the template version the campaign sends (`template_version`, default: the current one): editing the
+    template afterwards never changes what this campaign sends."""
+    template = await scope.find(Template, body.template_id)
+    if template is None:
         raise ApiError(422, f"template {body.template_id} does not exist", field="template_id")
+    if template.channel != "email":
+        raise ApiError(
+            422,
+            f"template_id: campaigns send email; {template.name!r} is a {template.channel} template",
+            field="template_id",
+        )
+    version = await campaign_runs.pinned_version(scope, template, body.template_version)
     if body.list_id is not None and await scope.find(LeadList, body.list_id) is None:
         raise ApiError(422, f"list {body.list_id} does not exist", field="list_id")
-    campaign = scope.add(Campaign(name=body.name, template_id=body.template_id, list_id=body.list_id))
+    campaign = scope.add(
+        Campaign(name=body.name, template_id=template.id, template_version_id=version.id, list_id=body.list_id)
+    )
     await scope.session.flush()
     scope.audit("campaign.created", "campaign", campaign.id, after=campaign_runs.campaign_snapshot(campaign))
     await scope.session.commit()

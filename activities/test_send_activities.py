@@ -1,0 +1,181 @@
+"""Test sends: one template version to a few addresses through the template's channel, marked as a test.
+
+Email goes through the same SMTP pool as campaigns, with "[Test] " before the subject and `X-Herald-Test: 1`;
+SMS, WhatsApp and social messages land in the local outbox (those channels have no provider yet). Nothing is
+written to `deliveries`, so a test never counts in a campaign's numbers or the analytics.
+"""
+
+from __future__ import annotations
+
+import json
+from email.utils import parseaddr
+from typing import Any
+
+import structlog
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from activities.email_message import build_email
+from activities.render_context import attached_media, load_lead, workspace_render_info
+from activities.smtp_pool import SmtpPool
+from core.settings import Settings
+from core.signing import media_url_rewriter, preview_unsubscribe_url, public_media_url
+from domain.rendering import (
+    CompiledTemplate,
+    MessageContent,
+    RenderedMessage,
+    TemplateError,
+    message_context,
+    sample_lead,
+)
+from models.outbox import OutboxMessage
+from models.payloads.test_send import TestSendInput, TestSendRecipient, TestSendResult
+
+log = structlog.get_logger("herald.activities.test_send")
+TEST_HEADER = "X-Herald-Test"
+CONTENT_COLUMNS = (
+    "subject",
+    "preheader",
+    "body_html",
+    "body_text",
+    "media_ids",
+    "whatsapp_template",
+    "social_networks",
+)
+
+
+class TestSendActivities:
+    __test__ = False  # not a pytest class
+
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], smtp: SmtpPool, mail_from: str, settings: Settings
+    ) -> None:
+        self.sessions = sessions
+        self.smtp = smtp
+        self.mail_from = mail_from
+        self.settings = settings
+
+    @activity.defn
+    async def send_test(self, input: TestSendInput) -> TestSendResult:
+        """Render once, then send to each address; one address failing does not stop the others."""
+        version, template_name = await self._load_version(input)
+        rendered, media = await self._render(input, version)
+        results = []
+        for index, to in enumerate(input.to):
+            message_id = f"<herald-{input.test_id}-{index}@{_mail_domain(self.mail_from)}>"
+            try:
+                if version["channel"] == "email":
+                    await self._send_email(input, to, rendered, message_id)
+                else:
+                    await self._store(input, version, template_name, to, rendered, media, message_id)
+            except Exception as exc:
+                log.warning("test send failed", template_id=input.template_id, error=repr(exc))
+                results.append(TestSendRecipient(to=to, ok=False, error=str(exc) or type(exc).__name__))
+                continue
+            results.append(TestSendRecipient(to=to, ok=True, message_id=message_id))
+        log.info("test sent", template_id=input.template_id, version=input.version, ok=sum(r.ok for r in results))
+        return TestSendResult(results=results)
+
+    async def _load_version(self, input: TestSendInput) -> tuple[dict[str, Any], str]:
+        async with self.sessions() as session:
+            row = (
+                await session.execute(
+                    text(
+                        f"SELECT t.channel, t.name, {', '.join(f'v.{column}' for column in CONTENT_COLUMNS)} "
+                        "FROM templates t JOIN template_versions v ON v.template_id = t.id "
+                        "WHERE t.id = :t AND t.workspace_id = :w AND v.number = :n"
+                    ),
+                    {"t": input.template_id, "w": input.workspace_id, "n": input.version},
+                )
+            ).one_or_none()
+        if row is None:
+            raise ApplicationError(
+                f"template {input.template_id} has no version {input.version}",
+                type="ConfigurationError",
+                non_retryable=True,
+            )
+        data = dict(row._mapping)
+        return data, data.pop("name")
+
+    async def _render(self, input: TestSendInput, version: dict[str, Any]) -> tuple[RenderedMessage, list[str]]:
+        async with self.sessions() as session:
+            info = await workspace_render_info(session, input.workspace_id)
+            lead = await load_lead(session, input.workspace_id, input.lead_id) if input.lead_id else None
+            media = await attached_media(session, input.workspace_id, list(version.get("media_ids") or []))
+        if input.lead_id and lead is None:
+            raise ApplicationError(f"lead {input.lead_id} not found", type="ConfigurationError", non_retryable=True)
+        context = message_context(
+            lead if lead is not None else sample_lead(info.custom_fields),
+            custom_keys=info.custom_keys,
+            workspace=info.workspace,
+            campaign=None,
+            unsubscribe_url=preview_unsubscribe_url(self.settings),
+        )
+        content = MessageContent(
+            channel=version["channel"],
+            subject=version["subject"],
+            preheader=version["preheader"],
+            body_html=version["body_html"],
+            body_text=version["body_text"],
+        )
+        try:
+            rendered = CompiledTemplate(content).render(context, rewrite_url=media_url_rewriter(self.settings))
+        except TemplateError as exc:
+            raise ApplicationError(f"template: {exc}", type="TemplateError", non_retryable=True) from exc
+        return rendered, [public_media_url(self.settings, asset_id, variant) for asset_id, variant in media]
+
+    async def _send_email(self, input: TestSendInput, to: str, rendered: RenderedMessage, message_id: str) -> None:
+        message = build_email(
+            mail_from=self.mail_from,
+            to_email=to,
+            to_name="",
+            rendered=rendered,
+            message_id=message_id,
+            delivery_key=f"test:{input.test_id}",
+            workspace_id=input.workspace_id,
+        )
+        message.replace_header("Subject", f"[Test] {rendered.subject}")
+        message[TEST_HEADER] = "1"
+        await self.smtp.send(message)
+
+    async def _store(
+        self,
+        input: TestSendInput,
+        version: dict[str, Any],
+        template_name: str,
+        to: str,
+        rendered: RenderedMessage,
+        media: list[str],
+        message_id: str,
+    ) -> None:
+        """The local outbox stands in for the SMS, WhatsApp and social providers."""
+        raw = {
+            "test": True,
+            "channel": version["channel"],
+            "to": to,
+            "text": rendered.text,
+            "media_urls": media,
+            "whatsapp_template": version.get("whatsapp_template") or None,
+            "social_networks": list(version.get("social_networks") or []),
+        }
+        async with self.sessions() as session:
+            session.add(
+                OutboxMessage(
+                    workspace_id=input.workspace_id,
+                    channel=version["channel"],
+                    mail_from="",
+                    rcpt_to=[to],
+                    subject=f"[Test] {template_name}",
+                    message_id=message_id,
+                    body_text=rendered.text,
+                    raw=json.dumps(raw, ensure_ascii=False),
+                )
+            )
+            await session.commit()
+
+
+def _mail_domain(mail_from: str) -> str:
+    return parseaddr(mail_from)[1].rpartition("@")[2] or "herald.localhost"

@@ -1,0 +1,104 @@
+"""The unsubscribe link of sent emails: RFC 8058 one-click POST without login, GET never unsubscribes."""
+
+from __future__ import annotations
+
+import email
+from email import policy
+
+import httpx
+from sqlalchemy import text
+
+from tests.factories import make_campaign, make_leads
+from tests.helpers import wait_for_status
+
+
+async def _sent_mail(db, run_id: int) -> list[email.message.EmailMessage]:
+    async with db() as session:
+        rows = await session.execute(
+            text("SELECT raw FROM outbox_messages WHERE message_id LIKE :p ORDER BY id"), {"p": f"<herald-r{run_id}-%"}
+        )
+        return [email.message_from_string(row.raw, policy=policy.default) for row in rows]
+
+
+async def _lead(db, lead_id: int):
+    async with db() as session:
+        return (
+            await session.execute(
+                text("SELECT email, suppressed_email, consent_email FROM leads WHERE id = :id"), {"id": lead_id}
+            )
+        ).one()
+
+
+async def _count(db, sql: str, **params) -> int:
+    async with db() as session:
+        return (await session.execute(text(sql), params)).scalar_one()
+
+
+def _path(url: str) -> str:
+    return httpx.URL(url).path
+
+
+async def test_one_click_post_without_login_suppresses_and_get_never_does(api, app, worker, db):
+    lead_ids = await make_leads(db, 2)
+    campaign_id = await make_campaign(db, lead_ids)
+    run = (await api.post(f"/api/campaigns/{campaign_id}/launch")).json()
+    await wait_for_status(api, campaign_id, "completed")
+    mails = await _sent_mail(db, run["id"])
+    assert len(mails) == 2
+    links = {}
+    for mail in mails:
+        assert mail["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+        header = str(mail["List-Unsubscribe"]).strip()  # long headers may be folded
+        assert header.startswith("<") and header.endswith(">")
+        links[mail["To"].addresses[0].addr_spec] = header[1:-1]
+    assert len(set(links.values())) == 2  # one link per delivery
+
+    first = await _lead(db, lead_ids[0])
+    link = _path(links[first.email])
+    transport = httpx.ASGITransport(app=app)
+    # A recipient's mail client: no cookie, no API key.
+    async with httpx.AsyncClient(transport=transport, base_url="http://herald.test") as anonymous:
+        page = await anonymous.get(link)
+        assert page.status_code == 200 and "<form" in page.text
+        assert "no-store" in page.headers["cache-control"]
+        page_again = await anonymous.get(link)  # a link scanner following it twice
+        assert page_again.status_code == 200
+        assert (await _lead(db, lead_ids[0])).suppressed_email is None
+
+        done = await anonymous.post(link, content=b"List-Unsubscribe=One-Click", headers={
+            "Content-Type": "application/x-www-form-urlencoded"
+        })  # fmt: skip
+        assert done.status_code == 200, done.text
+        lead = await _lead(db, lead_ids[0])
+        assert (lead.suppressed_email, lead.consent_email) == ("unsubscribed", "denied")
+        # The other lead is untouched.
+        assert (await _lead(db, lead_ids[1])).suppressed_email is None
+
+        # Idempotent: a second POST records nothing more.
+        assert (await anonymous.post(link)).status_code == 200
+        events = await _count(
+            db, "SELECT count(*) FROM lead_events WHERE lead_id = :id AND type = 'unsubscribed'", id=lead_ids[0]
+        )
+        assert events == 1
+        hashed = await _count(
+            db, "SELECT count(*) FROM suppressions WHERE channel = 'email' AND reason = 'unsubscribed'"
+        )
+        assert hashed >= 1
+        assert "no longer receives" in (await anonymous.get(link)).text
+
+        # Tampered or foreign tokens are 404, and change nothing.
+        token = link.rsplit("/", 1)[1]
+        _, run_part, step_part, sig = token.split(".")
+        other = await _lead(db, lead_ids[1])
+        forged = f"/public/unsubscribe/{lead_ids[1]}.{run_part}.{step_part}.{sig}"
+        for bad in (forged, link + "x", "/public/unsubscribe/1.2.3", "/public/unsubscribe/abc"):
+            assert (await anonymous.post(bad)).status_code == 404, bad
+            assert (await anonymous.get(bad)).status_code == 404, bad
+        assert (await _lead(db, lead_ids[1])).suppressed_email == other.suppressed_email is None
+
+
+async def test_preview_link_unsubscribes_nobody(app):
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://herald.test") as anonymous:
+        assert "preview" in (await anonymous.get("/public/unsubscribe/preview")).text
+        assert "nobody" in (await anonymous.post("/public/unsubscribe/preview")).text
