@@ -275,3 +275,110 @@ async def test_drop_images_see_thumbnails_tag_find_and_choose(live_app, browser,
     await expect(page.get_by_test_id("chosen-media")).to_contain_text("sunset.png")
     await page.screenshot(path=SCREENSHOTS / "media-chooser.png", full_page=True)
     await page.close()
+
+
+async def _setup_template_data(base: str, api_key: str) -> dict:
+    """An image in the library (processed, so the chooser offers it) and two leads to preview for."""
+    import httpx
+
+    from tests import media_samples
+
+    headers = {"Authorization": f"Bearer {api_key}"}
+    async with httpx.AsyncClient(base_url=base, headers=headers, timeout=30) as api:
+        image = media_samples.png_bytes(alpha=False, color=(30, 120, 250))
+        uploaded = await api.post("/api/media", files={"file": ("banner.png", image, "application/octet-stream")})
+        assert uploaded.status_code == 201, uploaded.text
+        asset_id = uploaded.json()["id"]
+
+        async def ready():
+            asset = (await api.get(f"/api/media/{asset_id}")).json()
+            return asset if asset["status"] == "ready" else None
+
+        await eventually(ready, timeout=90, interval=0.2)
+        leads = {}
+        for first, last in (("Ada", "Lovelace"), ("Grace", "Hopper")):
+            created = await api.post(
+                "/api/leads", json={"first_name": first, "last_name": last, "email": f"{first.lower()}@example.com"}
+            )
+            assert created.status_code == 201, created.text
+            leads[first] = created.json()["id"]
+        return {"asset_id": asset_id, "leads": leads}
+
+
+async def test_write_an_email_with_an_image_and_a_token_preview_two_leads_and_roll_back(live_app, browser, db, tenant):
+    setup = await _setup_template_data(live_app, tenant.admin_key)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page = await _sign_in(browser, live_app, "admin@acme.test")
+    page.on("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
+
+    await page.get_by_role("link", name="Templates", exact=True).click()
+    await expect(page.get_by_role("heading", name="Templates")).to_be_visible()
+    await page.get_by_role("button", name="New template").click()
+    await page.get_by_test_id("new-email").click()
+    await expect(page).to_have_url(re.compile(r"/templates/new\?channel=email"))
+
+    await page.locator('input[name="name"]').fill("Welcome")
+    await page.locator('input[name="subject"]').fill("Hello {{ lead.first_name }}")
+    body = page.get_by_role("textbox", name="Body")
+    await body.click()
+    await page.keyboard.type("Hi ")
+    # The token menu of the body's toolbar inserts at the caret.
+    await page.get_by_role("toolbar", name="Formatting").get_by_role("button", name="Insert token").click()
+    await page.get_by_test_id("token-item").filter(has_text="lead.first_name").first.click()
+    await page.keyboard.type(", welcome aboard.")
+    await page.keyboard.press("Enter")
+    await page.get_by_role("button", name="Image", exact=True).click()
+    chooser = page.get_by_role("dialog", name="Choose media")
+    await chooser.get_by_test_id("chooser-card").filter(has_text="banner.png").click()
+    await chooser.get_by_role("button", name="Choose").click()
+    await expect(body.locator(f'img[src="/api/media/{setup["asset_id"]}/file/web"]')).to_have_count(1)
+    await expect(body).to_contain_text("Hi {{ lead.first_name }}, welcome aboard.")
+    await page.locator('input[name="version_note"]').fill("First draft")
+    await page.get_by_role("button", name="Create template").click()
+    await expect(page).to_have_url(re.compile(r"/templates/\d+$"))
+    await expect(page.get_by_test_id("template-version")).to_contain_text("Version 1")
+
+    # The preview, for one lead and then another: the token takes each one's first name.
+    frame = page.frame_locator('iframe[title="Email preview"]')
+    await expect(page.get_by_test_id("preview-lead")).to_have_text("Sample lead")
+    for first, last in (("Ada", "Lovelace"), ("Grace", "Hopper")):
+        await page.get_by_label("Find a lead to preview").fill(first)
+        await page.get_by_role("button", name=f"Preview for {first} {last}").click()
+        await expect(page.get_by_test_id("preview-lead")).to_have_text(f"{first} {last}")
+        await expect(page.get_by_test_id("preview-subject")).to_have_text(f"Hello {first}")
+        await expect(frame.locator("body")).to_contain_text(f"Hi {first}, welcome aboard.")
+    # The library image, rewritten to a signed public link (the frame is sandboxed: no session cookie there).
+    await expect(frame.locator("img")).to_have_attribute(
+        "src", re.compile(rf"/public/media/{setup['asset_id']}/\w+\?sig=")
+    )
+    await page.get_by_role("button", name="Mobile").click()
+    await expect(page.locator('[data-device="mobile"]')).to_be_visible()
+    await page.screenshot(path=SCREENSHOTS / "template-editor.png", full_page=True)
+
+    # A second version, then back to the first (saved as a third).
+    await body.click()
+    await page.keyboard.press("Control+End")
+    await page.keyboard.type("See you soon.")
+    await page.locator('input[name="version_note"]').fill("Sign-off")
+    await page.get_by_role("button", name="Save", exact=True).click()
+    await expect(page.get_by_test_id("template-version")).to_contain_text("Version 2")
+    rows = page.get_by_test_id("version-row")
+    await expect(rows).to_have_count(2)
+    await page.get_by_label("Compare version 1").check()
+    await page.get_by_label("Compare version 2").check()
+    diff = page.get_by_test_id("version-diff")
+    await expect(diff.locator('td[data-kind="added"]')).to_contain_text(["See you soon."])
+
+    await (
+        page.locator('[data-testid="version-row"][data-version="1"]')
+        .get_by_role("button", name="Roll back to this version")
+        .click()
+    )
+    await expect(page.get_by_test_id("template-version")).to_contain_text("Version 3")
+    await expect(rows).to_have_count(3)
+    await expect(rows.first).to_contain_text("Rolled back to version 1")
+    await expect(body).not_to_contain_text("See you soon.")
+    await expect(body).to_contain_text("Hi {{ lead.first_name }}, welcome aboard.")
+    await expect(frame.locator("body")).not_to_contain_text("See you soon.")
+    await page.screenshot(path=SCREENSHOTS / "template-history.png", full_page=True)
+    await page.close()

@@ -1,4 +1,4 @@
-import { Suspense, lazy } from "react";
+import { Suspense, lazy, type ReactNode } from "react";
 import { Route, Routes } from "react-router-dom";
 import { Layout } from "./components/Layout";
 import { Account } from "./pages/Account";
@@ -35,6 +35,18 @@ function Imports() {
 // The media library (react-dropzone too) loads with the first visit to /media.
 const MediaLibrary = lazy(() => import("./pages/Media").then((module) => ({ default: module.MediaPage })));
 
+// The template editor and content blocks bring TipTap (ProseMirror) and jsdiff: loaded with their first visit.
+const TemplateEditorPages = () => import("./pages/TemplateEditor");
+const NewTemplateLazy = lazy(() => TemplateEditorPages().then((module) => ({ default: module.NewTemplatePage })));
+const TemplateLazy = lazy(() => TemplateEditorPages().then((module) => ({ default: module.TemplatePage })));
+// The brand page offers the media chooser (and so react-dropzone).
+const BrandGuidelinesLazy = lazy(() => import("./pages/BrandGuidelines").then((module) => ({ default: module.BrandGuidelinesPage })));
+const ContentBlocksLazy = lazy(() => import("./pages/ContentBlocks").then((module) => ({ default: module.ContentBlocksPage })));
+
+function Lazy({ children }: { children: ReactNode }) {
+  return <Suspense fallback={<p className="muted">Loading…</p>}>{children}</Suspense>;
+}
+
 function Media() {
   return (
     <Suspense fallback={<p className="muted">Loading…</p>}>
@@ -59,6 +71,30 @@ export function App() {
           <Route path="lists/:id" element={<ListPage />} />
           <Route path="media" element={<Media />} />
           <Route path="templates" element={<Templates />} />
+          <Route
+            path="templates/new"
+            element={
+              <Lazy>
+                <NewTemplateLazy />
+              </Lazy>
+            }
+          />
+          <Route
+            path="templates/blocks"
+            element={
+              <Lazy>
+                <ContentBlocksLazy />
+              </Lazy>
+            }
+          />
+          <Route
+            path="templates/:id"
+            element={
+              <Lazy>
+                <TemplateLazy />
+              </Lazy>
+            }
+          />
           <Route path="campaigns" element={<Campaigns />} />
           <Route path="campaigns/:id" element={<CampaignDetailPage />} />
           <Route path="automations" element={<NotBuilt page="Automations" />} />
@@ -86,6 +122,16 @@ export function App() {
             element={
               <RequirePermission permission="settings:manage" page="Custom fields">
                 <CustomFields />
+              </RequirePermission>
+            }
+          />
+          <Route
+            path="settings/brand"
+            element={
+              <RequirePermission permission="settings:manage" page="Brand guidelines">
+                <Lazy>
+                  <BrandGuidelinesLazy />
+                </Lazy>
               </RequirePermission>
             }
           />

@@ -48,6 +48,14 @@ api.use({
 });
 
 type Schemas = components["schemas"];
+/** The JSON body of a path's 200/201 answer. */
+type JsonAnswer<P extends keyof paths, M extends "get" | "post" | "put" | "patch"> = paths[P][M] extends {
+  responses: { 200: { content: { "application/json": infer T } } };
+}
+  ? T
+  : paths[P][M] extends { responses: { 201: { content: { "application/json": infer T } } } }
+    ? T
+    : never;
 export type AppConfig = Schemas["AppConfigOut"];
 export type Health = Schemas["HealthOut"];
 export type Lead = Schemas["LeadOut"];
@@ -74,11 +82,32 @@ export type ListKind = NonNullable<Schemas["ListCreate"]["kind"]>;
 export type ListCreate = Schemas["ListCreate"];
 export type ListUpdate = Schemas["ListUpdate"];
 export type ListStats = Schemas["ListStatsOut"];
-export type ListPreview = Schemas["PreviewOut"];
+/** The list preview, by path. */
+export type ListPreview = JsonAnswer<"/api/lists/preview", "post">;
 export type PreviewRequest = Schemas["PreviewRequest"];
 export type Reachability = Schemas["Reachability"];
 export type WorkspaceUpdate = Schemas["WorkspaceUpdate"];
 export type Template = Schemas["TemplateOut"];
+export type TemplateSummary = Schemas["TemplateSummary"];
+export type TemplateListQuery = NonNullable<paths["/api/templates"]["get"]["parameters"]["query"]>;
+export type TemplateCreate = Schemas["TemplateCreate"];
+export type TemplateUpdate = Schemas["TemplateUpdate"];
+export type TemplatePatch = Schemas["TemplateMetaUpdate"];
+export type TemplateVersionSummary = Schemas["VersionSummary"];
+export type TemplateVersion = Schemas["TemplateVersionOut"];
+export type TemplateProblem = Schemas["TemplateProblemOut"];
+export type TemplateCheckRequest = Schemas["CheckBody"];
+export type TemplateCheck = Schemas["CheckOut"];
+export type TemplateToken = Schemas["TokenOut"];
+export type TemplatePreviewRequest = Schemas["PreviewBody"];
+export type TemplatePreview = JsonAnswer<"/api/templates/preview", "post">;
+export type TestSendRequest = Schemas["TestSendBody"];
+export type TestSendResult = Schemas["TestSendOut"];
+export type TemplateFolder = Schemas["FolderOut"];
+export type ContentBlock = Schemas["ContentBlockOut"];
+export type ContentBlockIn = Schemas["ContentBlockIn"];
+export type Brand = Schemas["BrandOut"];
+export type BrandIn = Schemas["BrandIn"];
 export type Campaign = Schemas["CampaignOut"];
 export type CampaignDetail = Schemas["CampaignDetail"];
 export type CampaignCreate = Schemas["CampaignCreate"];

@@ -35,7 +35,20 @@ export const queryKeys = {
   listLeads: (id: number) => ["lists", id, "leads"] as const,
   listPreview: (body: PreviewRequest) => ["list-preview", body] as const,
   customFields: ["custom-fields"] as const,
+  /** Every template query starts with "templates": invalidate that prefix after a save. */
   templates: ["templates"] as const,
+  templateChoices: ["templates", "choices"] as const,
+  templatePages: ["templates", "page"] as const,
+  templatePage: (query: object) => ["templates", "page", query] as const,
+  template: (id: number) => ["templates", "one", id] as const,
+  templateVersions: (id: number) => ["templates", "one", id, "versions"] as const,
+  templateVersion: (id: number, number: number) => ["templates", "one", id, "versions", number] as const,
+  templateFolders: ["templates", "folders"] as const,
+  templateTokens: ["templates", "tokens"] as const,
+  templateCheck: (body: object) => ["template-check", body] as const,
+  templatePreview: (body: object) => ["template-preview", body] as const,
+  contentBlocks: ["content-blocks"] as const,
+  brand: ["brand"] as const,
   campaigns: ["campaigns"] as const,
   campaign: (id: number) => ["campaign", id] as const,
   progress: (id: number) => ["campaign", id, "progress"] as const,
@@ -256,8 +269,13 @@ export function useListPreview(body: PreviewRequest | null) {
   });
 }
 
+/** The templates a campaign may send (the first 500 by name; the library pages through them all). */
 export function useTemplates() {
-  return useQuery({ queryKey: queryKeys.templates, queryFn: () => unwrap(api.GET("/api/templates")) });
+  return useQuery({
+    queryKey: queryKeys.templateChoices,
+    queryFn: () => unwrap(api.GET("/api/templates", { params: { query: { limit: 500 } } })),
+    select: (page) => page.items,
+  });
 }
 
 export function useCampaigns(options: { poll?: boolean } = {}) {

@@ -212,7 +212,11 @@ function CampaignView({ campaignId }: { campaignId: number }) {
             <StatusBadge status={data.status} testId="campaign-status" />
           </div>
           <p className="page-subtitle">
-            Template <strong>{data.template_name}</strong> · Audience{" "}
+            Template{" "}
+            <Link to={`/templates/${data.template_id}`} className="strong">
+              {data.template_name}
+            </Link>
+            {data.template_version !== null && <span data-testid="template-version-pinned"> (version {data.template_version})</span>} · Audience{" "}
             <strong>{data.list_name ?? "All leads"}</strong>
           </p>
         </div>
@@ -274,7 +278,10 @@ function CampaignView({ campaignId }: { campaignId: number }) {
           <h2>Details</h2>
           <dl className="headers">
             <dt>Template</dt>
-            <dd>{data.template_name}</dd>
+            <dd>
+              {data.template_name}
+              {data.template_version !== null && <span className="muted"> · version {data.template_version}</span>}
+            </dd>
             <dt>Audience</dt>
             <dd>{data.list_name ?? "All leads"}</dd>
             <dt>Runs</dt>

@@ -1,4 +1,5 @@
 import { useState, type FormEvent } from "react";
+import { useTemplateVersions } from "../templates/queries";
 import { useNavigate } from "react-router-dom";
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { ApiError, api, unwrap, type Campaign, type CampaignCreate } from "../api/client";
@@ -109,6 +110,8 @@ function NewCampaignForm({ onCancel }: { onCancel: () => void }) {
   const navigate = useNavigate();
   const [name, setName] = useState("");
   const [templateId, setTemplateId] = useState("");
+  const [templateVersion, setTemplateVersion] = useState("");
+  const versions = useTemplateVersions(templateId ? Number(templateId) : null);
   const [listId, setListId] = useState("");
 
   const create = useMutation({
@@ -129,6 +132,7 @@ function NewCampaignForm({ onCancel }: { onCancel: () => void }) {
     create.mutate({
       name: name.trim(),
       template_id: Number(templateId),
+      template_version: templateVersion === "" ? null : Number(templateVersion),
       list_id: listId === "" ? null : Number(listId),
     });
   };
@@ -161,7 +165,10 @@ function NewCampaignForm({ onCancel }: { onCancel: () => void }) {
             name="template_id"
             className={fieldClass("template_id")}
             value={templateId}
-            onChange={(event) => setTemplateId(event.target.value)}
+            onChange={(event) => {
+              setTemplateId(event.target.value);
+              setTemplateVersion("");
+            }}
             required
             aria-invalid={badField === "template_id"}
           >
@@ -176,6 +183,26 @@ function NewCampaignForm({ onCancel }: { onCancel: () => void }) {
           </select>
           {noTemplates && <span className="field-hint">No templates exist yet.</span>}
         </label>
+        {templateId && (
+          <label className="field">
+            <span className="field-label">Template version</span>
+            <select
+              name="template_version"
+              className={fieldClass("template_version")}
+              value={templateVersion}
+              onChange={(event) => setTemplateVersion(event.target.value)}
+            >
+              <option value="">Current{versions.data?.[0] ? ` (version ${versions.data[0].number})` : ""}</option>
+              {(versions.data ?? []).map((v) => (
+                <option key={v.number} value={v.number}>
+                  Version {v.number}
+                  {v.note ? ` · ${v.note}` : ""}
+                </option>
+              ))}
+            </select>
+            <span className="field-hint">Later edits of the template do not change what this campaign sends.</span>
+          </label>
+        )}
         <label className="field">
           <span className="field-label">Audience</span>
           <select

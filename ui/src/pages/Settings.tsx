@@ -16,6 +16,7 @@ export function Settings() {
     can(me, "api_keys:manage") && { to: "/settings/api-keys", text: "Manage API keys", note: "access for scripts and integrations" },
     can(me, "audit:read") && { to: "/settings/audit", text: "Open the audit log", note: "who changed what, and when" },
     can(me, "settings:manage") && { to: "/settings/custom-fields", text: "Custom fields", note: "extra facts kept on every lead" },
+    can(me, "settings:manage") && { to: "/settings/brand", text: "Brand guidelines", note: "colours, fonts, footer and words templates must respect" },
   ].filter((link) => link !== false);
 
   return (
