@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import EmailMessage
 
 import aiosmtplib
+from aiosmtplib.email import extract_recipients, extract_sender, flatten_message
 
 
 @dataclass(frozen=True)
@@ -30,12 +32,19 @@ class SmtpPool:
     def size(self) -> int:
         return self.config.pool_size
 
-    async def send(self, message: EmailMessage) -> None:
-        """Send one message on a pooled connection; SMTP errors propagate for the caller to classify."""
+    async def send(self, message: EmailMessage, *, sign: Callable[[bytes], bytes] | None = None) -> None:
+        """Send one message on a pooled connection; SMTP errors propagate for the caller to classify.
+
+        `sign` gets the exact bytes that go on the wire and returns them signed (DKIM): the flattening depends on
+        the server's extensions (8BITMIME, SMTPUTF8), so it happens here, on the connection that sends.
+        """
         async with self._slots:
             client = await self._checkout()
             try:
-                await client.send_message(message)
+                if sign is None:
+                    await client.send_message(message)
+                else:
+                    await _send_signed(client, message, sign)
             except BaseException:
                 await _close_quietly(client)
                 raise
@@ -61,6 +70,27 @@ class SmtpPool:
         )
         await client.connect()
         return client
+
+
+async def _send_signed(client: aiosmtplib.SMTP, message: EmailMessage, sign: Callable[[bytes], bytes]) -> None:
+    """`SMTP.send_message`, with the flattened bytes passed through `sign` before DATA."""
+    sender = extract_sender(message)
+    recipients = extract_recipients(message)
+    if not sender or not recipients:
+        raise ValueError("the message has no From or no recipient")
+    if client.is_ehlo_or_helo_needed:
+        await client.ehlo()
+    options = []
+    utf8 = not (sender + "".join(recipients)).isascii()
+    if utf8:
+        if not client.supports_extension("smtputf8"):
+            raise aiosmtplib.SMTPNotSupported("a non-ASCII address needs SMTPUTF8, which the server lacks")
+        options.append("SMTPUTF8")
+    eight_bit = client.supports_extension("8bitmime")
+    if eight_bit:
+        options.append("BODY=8BITMIME")
+    data = flatten_message(message, utf8=utf8, cte_type="8bit" if eight_bit else "7bit")
+    await client.sendmail(sender, recipients, sign(data), mail_options=options)
 
 
 async def _close_quietly(client: aiosmtplib.SMTP) -> None:

@@ -1,13 +1,14 @@
 """Test sends: one template version to a few addresses through the template's channel, marked as a test.
 
-Email goes through the same SMTP pool as campaigns, with "[Test] " before the subject and `X-Herald-Test: 1`;
-SMS, WhatsApp and social messages land in the local outbox (those channels have no provider yet). Nothing is
-written to `deliveries`, so a test never counts in a campaign's numbers or the analytics.
+Every message goes through the worker's `Channels`, like a campaign's: email through the SMTP pool (DKIM-signed
+when configured) with "[Test] " before the subject and `X-Herald-Test: 1`; SMS and WhatsApp through the configured
+provider (the local outbox by default); social posts to the local outbox. Nothing is written to `deliveries`, so a
+test never counts in a campaign's numbers or the analytics.
 """
 
 from __future__ import annotations
 
-import json
+import dataclasses
 from email.utils import parseaddr
 from typing import Any
 
@@ -18,7 +19,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.email_message import build_email
+from activities.channels import Channels, OutgoingMessage, SendError, channels_from_settings
 from activities.render_context import attached_media, load_lead, workspace_render_info
 from activities.smtp_pool import SmtpPool
 from core.settings import Settings
@@ -31,11 +32,9 @@ from domain.rendering import (
     message_context,
     sample_lead,
 )
-from models.outbox import OutboxMessage
 from models.payloads.test_send import TestSendInput, TestSendRecipient, TestSendResult
 
 log = structlog.get_logger("herald.activities.test_send")
-TEST_HEADER = "X-Herald-Test"
 CONTENT_COLUMNS = (
     "subject",
     "preheader",
@@ -51,31 +50,51 @@ class TestSendActivities:
     __test__ = False  # not a pytest class
 
     def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], smtp: SmtpPool, mail_from: str, settings: Settings
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        smtp: SmtpPool,
+        mail_from: str,
+        settings: Settings,
+        channels: Channels | None = None,
     ) -> None:
         self.sessions = sessions
-        self.smtp = smtp
         self.mail_from = mail_from
         self.settings = settings
+        # The worker's shared channels; built here from the settings when the worker passes none.
+        self.channels = channels or channels_from_settings(settings, smtp, sessions, mail_from=mail_from)
 
     @activity.defn
     async def send_test(self, input: TestSendInput) -> TestSendResult:
         """Render once, then send to each address; one address failing does not stop the others."""
         version, template_name = await self._load_version(input)
         rendered, media = await self._render(input, version)
+        if version["channel"] != "email":
+            # The outbox files non-email tests under the template's name.
+            rendered = dataclasses.replace(rendered, subject=template_name)
         results = []
         for index, to in enumerate(input.to):
-            message_id = f"<herald-{input.test_id}-{index}@{_mail_domain(self.mail_from)}>"
+            message = OutgoingMessage(
+                channel=version["channel"],
+                to=to,
+                to_name="",
+                rendered=rendered,
+                message_id=f"<herald-{input.test_id}-{index}@{_mail_domain(self.mail_from)}>",
+                delivery_key=f"test:{input.test_id}",
+                workspace_id=input.workspace_id,
+                unsubscribe_url=None,
+                media_urls=tuple(media),
+                whatsapp_template=version.get("whatsapp_template") or "",
+                test=True,
+                social_networks=tuple(version.get("social_networks") or ()),
+            )
             try:
-                if version["channel"] == "email":
-                    await self._send_email(input, to, rendered, message_id)
-                else:
-                    await self._store(input, version, template_name, to, rendered, media, message_id)
+                receipt = await self.channels.get(message.channel).send(message)
             except Exception as exc:
-                log.warning("test send failed", template_id=input.template_id, error=repr(exc))
-                results.append(TestSendRecipient(to=to, ok=False, error=str(exc) or type(exc).__name__))
+                error = exc.reason if isinstance(exc, SendError) else str(exc) or type(exc).__name__
+                log.warning("test send failed", template_id=input.template_id, error=error)
+                results.append(TestSendRecipient(to=to, ok=False, error=error))
                 continue
-            results.append(TestSendRecipient(to=to, ok=True, message_id=message_id))
+            results.append(TestSendRecipient(to=to, ok=True, message_id=receipt.provider_message_id))
         log.info("test sent", template_id=input.template_id, version=input.version, ok=sum(r.ok for r in results))
         return TestSendResult(results=results)
 
@@ -126,55 +145,6 @@ class TestSendActivities:
         except TemplateError as exc:
             raise ApplicationError(f"template: {exc}", type="TemplateError", non_retryable=True) from exc
         return rendered, [public_media_url(self.settings, asset_id, variant) for asset_id, variant in media]
-
-    async def _send_email(self, input: TestSendInput, to: str, rendered: RenderedMessage, message_id: str) -> None:
-        message = build_email(
-            mail_from=self.mail_from,
-            to_email=to,
-            to_name="",
-            rendered=rendered,
-            message_id=message_id,
-            delivery_key=f"test:{input.test_id}",
-            workspace_id=input.workspace_id,
-        )
-        message.replace_header("Subject", f"[Test] {rendered.subject}")
-        message[TEST_HEADER] = "1"
-        await self.smtp.send(message)
-
-    async def _store(
-        self,
-        input: TestSendInput,
-        version: dict[str, Any],
-        template_name: str,
-        to: str,
-        rendered: RenderedMessage,
-        media: list[str],
-        message_id: str,
-    ) -> None:
-        """The local outbox stands in for the SMS, WhatsApp and social providers."""
-        raw = {
-            "test": True,
-            "channel": version["channel"],
-            "to": to,
-            "text": rendered.text,
-            "media_urls": media,
-            "whatsapp_template": version.get("whatsapp_template") or None,
-            "social_networks": list(version.get("social_networks") or []),
-        }
-        async with self.sessions() as session:
-            session.add(
-                OutboxMessage(
-                    workspace_id=input.workspace_id,
-                    channel=version["channel"],
-                    mail_from="",
-                    rcpt_to=[to],
-                    subject=f"[Test] {template_name}",
-                    message_id=message_id,
-                    body_text=rendered.text,
-                    raw=json.dumps(raw, ensure_ascii=False),
-                )
-            )
-            await session.commit()
 
 
 def _mail_domain(mail_from: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -37,6 +38,29 @@ class Settings(BaseSettings):
     smtp_pool_size: int = 5
     smtp_timeout_seconds: float = 30.0
     mail_from: str = "Herald <campaigns@herald.localhost>"
+
+    # DKIM: signs outgoing email when selector, domain and a key are all set (docs/channels.md).
+    dkim_selector: str | None = None
+    dkim_domain: str | None = None
+    dkim_private_key: str | None = Field(
+        default=None, repr=False, exclude=True, description="RSA key, PEM; \\n escapes allowed"
+    )
+    dkim_private_key_file: Path | None = None
+
+    # SMS and WhatsApp: the local outbox unless a provider is chosen.
+    sms_provider: Literal["outbox", "twilio"] = "outbox"
+    whatsapp_provider: Literal["outbox", "twilio"] | None = Field(default=None, description="Default: sms_provider")
+    twilio_base_url: str = "https://api.twilio.com"
+    twilio_account_sid: str | None = None
+    twilio_auth_token: str | None = Field(default=None, repr=False, exclude=True)
+    twilio_from: str | None = Field(default=None, description="SMS sender: E.164 number or an MG… service SID")
+    twilio_whatsapp_from: str | None = Field(default=None, description="WhatsApp sender number (E.164)")
+    twilio_timeout_seconds: float = 15.0
+
+    # Webhook channel: POSTs each message as signed JSON (unset URL: the channel is unavailable).
+    webhook_url: str | None = None
+    webhook_secret: str | None = Field(default=None, repr=False, exclude=True)
+    webhook_timeout_seconds: float = 10.0
 
     api_host: str = "127.0.0.1"
     api_port: int = 8000
@@ -105,6 +129,17 @@ class Settings(BaseSettings):
         "s3_access_key",
         "s3_secret_key",
         "s3_public_endpoint",
+        "dkim_selector",
+        "dkim_domain",
+        "dkim_private_key",
+        "dkim_private_key_file",
+        "whatsapp_provider",
+        "twilio_account_sid",
+        "twilio_auth_token",
+        "twilio_from",
+        "twilio_whatsapp_from",
+        "webhook_url",
+        "webhook_secret",
         mode="before",
     )
     @classmethod
@@ -112,7 +147,7 @@ class Settings(BaseSettings):
         """Compose passes unset variables as empty strings; treat them as not configured."""
         return None if value == "" else value
 
-    @field_validator("s3_bucket", "s3_region", mode="before")
+    @field_validator("s3_bucket", "s3_region", "sms_provider", "twilio_base_url", mode="before")
     @classmethod
     def _empty_is_default(cls, value: object, info: ValidationInfo) -> object:
         """Same as above for settings that have a default rather than "not configured"."""
