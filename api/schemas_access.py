@@ -27,6 +27,7 @@ class WorkspaceOut(BaseModel):
     role: str
     lead_statuses: list[str] = Field(default_factory=list)
     default_region: str = "US"
+    timezone: str = Field(default="UTC", description="IANA timezone of campaign schedules and waits")
 
     @classmethod
     def of(cls, workspace: Any, role: str) -> WorkspaceOut:
@@ -38,6 +39,7 @@ class WorkspaceOut(BaseModel):
             role=role,
             lead_statuses=list(workspace.lead_statuses),
             default_region=workspace.default_region,
+            timezone=workspace.timezone,
         )
 
 
@@ -83,6 +85,7 @@ class WorkspaceUpdate(BaseModel):
     requires_approval: bool | None = None
     lead_statuses: list[str] | None = Field(default=None, min_length=1, max_length=30, description="The pipeline")
     default_region: str | None = Field(default=None, pattern="^[A-Z]{2}$", description="For phones without +country")
+    timezone: str | None = Field(default=None, max_length=64, description="IANA name, e.g. Europe/Paris")
 
 
 class MemberOut(BaseModel):

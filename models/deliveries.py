@@ -1,14 +1,30 @@
-"""Deliveries: one row per lead × run × step, the idempotency guard of every send."""
+"""Deliveries: one row per lead × run × send step (× fallback), the idempotency guard of every send.
+
+`step` is the send step's index in `domain.campaign_flow.iter_steps(flow)` order (0-based over all steps of the run's
+flow; 0 for a legacy single-step run). A fallback send is its own delivery (`fallback` true) with the same step.
+Test sends never write deliveries; every row is a marketing message unless `marketing` is false.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, Column, ForeignKey, Index, Integer, Text, UniqueConstraint, false, true
 from sqlmodel import Field, SQLModel
 
 from models.base import created_at_field, optional_timestamp_field, updated_at_field, workspace_id_field
+
+
+class SkipReason(StrEnum):
+    """Why a lead got no message at a step (deliveries.skip_reason when status is skipped)."""
+
+    no_consent = "no_consent"
+    suppressed = "suppressed"
+    invalid_address = "invalid_address"
+    capped = "capped"  # frequency cap reached
+    exited = "exited"  # left the flow (goal reached) before this step
+    no_template = "no_template"
 
 
 class DeliveryStatus(StrEnum):
@@ -21,7 +37,7 @@ class DeliveryStatus(StrEnum):
 class Delivery(SQLModel, table=True):
     __tablename__ = "deliveries"
     __table_args__ = (
-        UniqueConstraint("run_id", "step", "lead_id", name="uq_deliveries_idempotency"),
+        UniqueConstraint("run_id", "step", "lead_id", "fallback", name="uq_deliveries_idempotency"),
         Index("ix_deliveries_lead", "lead_id"),
         Index("ix_deliveries_run_status", "run_id", "status"),
     )
@@ -31,8 +47,12 @@ class Delivery(SQLModel, table=True):
     run_id: int = Field(sa_column=Column(Integer, ForeignKey("campaign_runs.id", ondelete="CASCADE"), nullable=False))
     step: int = 0
     lead_id: int = Field(sa_column=Column(Integer, ForeignKey("leads.id", ondelete="CASCADE"), nullable=False))
+    fallback: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default=false()))
     channel: str = Field(default="email", max_length=16)
     status: str = Field(default=DeliveryStatus.sending.value, max_length=16)
+    variant: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    skip_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    marketing: bool = Field(default=True, sa_column=Column(Boolean, nullable=False, server_default=true()))
     provider_message_id: str | None = Field(default=None, max_length=998)
     error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     attempts: int = 1

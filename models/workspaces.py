@@ -26,6 +26,8 @@ class Workspace(SQLModel, table=True):
         sa_column=Column(JSONB, nullable=False, server_default=json.dumps(DEFAULT_LEAD_STATUSES)),
     )
     default_region: str = Field(default="US", max_length=2, description="Region for phone numbers without +country")
+    # IANA name; campaign schedules "at a date/time" and waits in the workspace's timezone read it.
+    timezone: str = Field(default="UTC", max_length=64, sa_column_kwargs={"server_default": "UTC"})
     created_at: datetime = created_at_field()
 
 

@@ -80,7 +80,17 @@ async def test_every_mutating_route_writes_an_audit_row(app, api, tenant, db, te
         "campaign.created",
     ]
     entry = page["items"][-2]
-    assert entry["actor"] == "api key tests" and entry["request_id"] and entry["after"] == {"run": 1, "total": 1}
+    assert (
+        entry["actor"] == "api key tests"
+        and entry["request_id"]
+        and entry["after"]
+        == {
+            "run": 1,
+            "total": 1,
+            "status": "running",
+            "requires_approval": False,
+        }
+    )
     by_entity = (await api.get("/api/audit", params={"entity_type": "user", "user_id": tenant.admin_id})).json()
     assert {e["action"] for e in by_entity["items"]} >= {"auth.login", "auth.logout"}
     future = (await api.get("/api/audit", params={"since": "2999-01-01T00:00:00Z"})).json()

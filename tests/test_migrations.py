@@ -86,3 +86,108 @@ async def test_existing_templates_get_version_1_pinned_by_their_campaigns(databa
     finally:
         await engine.dispose()
         await drop_database(url)
+
+
+async def test_existing_campaigns_stay_on_the_legacy_path_and_deliveries_are_primary_marketing(database_url):
+    url = async_url(database_url).set(database=f"herald_mig_{uuid.uuid4().hex[:8]}").render_as_string(False)
+    await ensure_database(url)
+    engine = create_engine(url, pool_size=1)
+    try:
+        await asyncio.to_thread(command.upgrade, alembic_config(url), "0007")
+        async with engine.begin() as conn:
+            workspace = (
+                await conn.execute(
+                    text(
+                        "INSERT INTO workspaces (name, slug, requires_approval, default_region) "
+                        "VALUES ('W', 'w', false, 'US') RETURNING id"
+                    )
+                )
+            ).scalar_one()
+            params = {"w": workspace}
+            template = (
+                await conn.execute(
+                    text(
+                        "INSERT INTO templates (workspace_id, name, channel, subject, body_html, body_text) "
+                        "VALUES (:w, 'T', 'email', 'Hi', '<p>x</p>', 'x') RETURNING id"
+                    ),
+                    params,
+                )
+            ).scalar_one()
+            lead_list = (
+                await conn.execute(
+                    text("INSERT INTO lists (workspace_id, name, description) VALUES (:w, 'L', '') RETURNING id"),
+                    params,
+                )
+            ).scalar_one()
+            lead = (
+                await conn.execute(
+                    text(
+                        "INSERT INTO leads (workspace_id, email, first_name, last_name, status, timezone, "
+                        "consent_email, consent_sms, consent_whatsapp) VALUES "
+                        "(:w, 'a@example.com', 'A', 'B', 'new', 'UTC', 'granted', 'unknown', 'unknown') RETURNING id"
+                    ),
+                    params,
+                )
+            ).scalar_one()
+            campaign = (
+                await conn.execute(
+                    text(
+                        "INSERT INTO campaigns (workspace_id, name, status, template_id, list_id) "
+                        "VALUES (:w, 'C', 'completed', :t, :l) RETURNING id"
+                    ),
+                    {**params, "t": template, "l": lead_list},
+                )
+            ).scalar_one()
+            run = (
+                await conn.execute(
+                    text(
+                        "INSERT INTO campaign_runs (workspace_id, campaign_id, number, workflow_id, status, total, "
+                        "sent, failed, skipped) VALUES (:w, :c, 1, 'campaign-x-run-1', 'completed', 1, 1, 0, 0) "
+                        "RETURNING id"
+                    ),
+                    {**params, "c": campaign},
+                )
+            ).scalar_one()
+            await conn.execute(
+                text("INSERT INTO campaign_run_audience (run_id, lead_id) VALUES (:r, :l)"), {"r": run, "l": lead}
+            )
+            await conn.execute(
+                text(
+                    "INSERT INTO deliveries (workspace_id, run_id, step, lead_id, channel, status, attempts) "
+                    "VALUES (:w, :r, 0, :l, 'email', 'sent', 1)"
+                ),
+                {**params, "r": run, "l": lead},
+            )
+        await asyncio.to_thread(command.upgrade, alembic_config(url), "head")
+        async with engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    text(
+                        "SELECT flow, list_ids, exclude_list_ids, schedule, objective, goal_metric, approval_status, "
+                        "tags, cost FROM campaigns"
+                    )
+                )
+            ).one()
+            assert row.flow is None and row.list_ids == [lead_list] and row.exclude_list_ids == []
+            assert row.schedule == {"mode": "now"} and row.objective == "awareness" and row.goal_metric == "none"
+            assert row.approval_status == "none" and row.tags == [] and row.cost == 0
+            delivery = (await conn.execute(text("SELECT fallback, marketing, skip_reason FROM deliveries"))).one()
+            assert (delivery.fallback, delivery.marketing, delivery.skip_reason) == (False, True, None)
+            member = (await conn.execute(text("SELECT track, variant, exited FROM campaign_run_audience"))).one()
+            assert tuple(member) == (0, None, None)
+            assert (await conn.execute(text("SELECT flow FROM campaign_runs"))).scalar_one() is None
+        async with engine.begin() as conn:  # a fallback send is a delivery of its own under the new key
+            await conn.execute(
+                text(
+                    "INSERT INTO deliveries (workspace_id, run_id, step, lead_id, channel, status, attempts, fallback) "
+                    "VALUES (:w, :r, 0, :l, 'sms', 'sent', 1, true)"
+                ),
+                {**params, "r": run, "l": lead},
+            )
+        await asyncio.to_thread(command.downgrade, alembic_config(url), "0007")
+        async with engine.connect() as conn:
+            assert (await conn.execute(text("SELECT count(*) FROM deliveries"))).scalar_one() == 1
+            assert (await conn.execute(text("SELECT list_id FROM campaigns"))).scalar_one() == lead_list
+    finally:
+        await engine.dispose()
+        await drop_database(url)

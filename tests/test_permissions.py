@@ -85,18 +85,23 @@ async def test_each_role_is_allowed_exactly_its_kinds_of_route(role, app, tenant
             await client.post(f"/api/campaigns/{campaign}/cancel")
 
 
-async def test_marketers_cannot_launch_where_approval_is_required(app, api, tenant, db):
+async def test_marketers_submit_for_approval_where_it_is_required(app, api, tenant, db):
     assert (await api.patch("/api/workspaces/current", json={"requires_approval": True})).status_code == 200
     campaign = await make_campaign(db, await make_leads(db, 2))
     marketer = await make_key(db, tenant.workspace_id, Role.marketer)
     manager = await make_key(db, tenant.workspace_id, Role.manager)
     async with client_for(app, marketer) as client:
-        refused = await client.post(f"/api/campaigns/{campaign}/launch")
-        assert refused.status_code == 403 and "approval" in refused.json()["message"]
-        assert (await client.get("/api/auth/me")).json()["can_launch"] is False
-    async with client_for(app, manager) as client:
-        assert (await client.post(f"/api/campaigns/{campaign}/launch")).status_code == 202
+        submitted = await client.post(f"/api/campaigns/{campaign}/launch")
+        assert submitted.status_code == 202 and submitted.json()["status"] == "pending_approval"
+        assert (await client.get("/api/auth/me")).json()["can_launch"] is False  # not without approval
+        refused = await client.post(f"/api/campaigns/{campaign}/approve")
+        assert refused.status_code == 403 and "campaigns:approve" in refused.json()["message"]
         await client.post(f"/api/campaigns/{campaign}/cancel")
+    other = await make_campaign(db, await make_leads(db, 2, prefix="m"))
+    async with client_for(app, manager) as client:
+        launched = await client.post(f"/api/campaigns/{other}/launch")
+        assert launched.status_code == 202 and launched.json()["status"] == "running"
+        await client.post(f"/api/campaigns/{other}/cancel")
 
 
 async def test_the_documented_matrix_matches_the_code():

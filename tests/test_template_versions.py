@@ -106,7 +106,7 @@ async def test_launch_is_refused_while_the_pinned_version_breaks_brand_rules(api
 
     refused = await api.post(f"/api/campaigns/{campaign_id}/launch")
     assert refused.status_code == 422, refused.text
-    assert refused.json()["field"] == "template" and "version 1" in refused.json()["message"]
+    assert refused.json()["field"] == "flow.steps[0].template_id" and "version 1" in refused.json()["message"]
     async with db() as session:
         assert (await session.execute(text("SELECT count(*) FROM campaign_runs"))).scalar_one() == 0
     detail = (await api.get(f"/api/templates/{template['id']}")).json()

@@ -12,6 +12,7 @@ from sqlalchemy import and_, delete, func, or_
 from sqlmodel import col, select
 
 from api import template_service as service
+from api.campaign_service import campaigns_using_template
 from api.context import guard
 from api.deps import SettingsDep, TemporalDep
 from api.errors import ApiError
@@ -42,7 +43,6 @@ from core.workflow_ids import test_send_workflow_id
 from domain.contacts import ContactError, normalise_email, normalise_phone
 from domain.filters import like_escape
 from domain.permissions import Permission
-from models.campaigns import Campaign
 from models.media import MediaUsage
 from models.payloads.test_send import TestSendInput, TestSendResult
 from models.templates import CONTENT_FIELDS, Template, TemplateFolder, TemplateVersion
@@ -249,13 +249,10 @@ async def update_template_details(template_id: int, body: TemplateMetaUpdate, sc
 
 @router.delete("/{template_id}", status_code=204, **guard(Permission.templates_write))
 async def delete_template(template_id: int, scope: ScopeDep) -> None:
-    """Refused (409) while a campaign uses the template: its runs send a version of it."""
+    """Refused (409) while a campaign uses the template (its legacy template, a step or fallback of its flow, or the
+    pinned flow of a run in progress): its runs send a version of it."""
     template = await scope.get(Template, template_id, "template", for_update=True)
-    users = (
-        await scope.session.exec(
-            scope.select(Campaign).where(Campaign.template_id == template_id).order_by(col(Campaign.id))
-        )
-    ).all()
+    users = await campaigns_using_template(scope, template_id)
     if users:
         names = ", ".join(repr(c.name) for c in users[:5])
         raise ApiError(409, f"the template is used by campaign {names}", code="in_use")

@@ -10,6 +10,7 @@ from api.deps import SessionDep
 from api.errors import ApiError
 from api.schemas_access import PermissionMatrixOut, WorkspaceCreate, WorkspaceOut, WorkspaceUpdate
 from api.scoping import ScopeDep, record_audit
+from domain.contacts import valid_timezone
 from domain.permissions import AUTHENTICATED, ROLE_PERMISSIONS, Permission, Role
 from models.workspaces import Workspace
 
@@ -42,6 +43,8 @@ async def update_current(body: WorkspaceUpdate, scope: ScopeDep) -> WorkspaceOut
                 field="lead_statuses",
             )
         changes["lead_statuses"] = statuses
+    if "timezone" in changes and not valid_timezone(changes["timezone"].strip()):
+        raise ApiError(422, f"timezone: unknown timezone {changes['timezone']!r}", field="timezone")
     for key, value in changes.items():
         setattr(workspace, key, value.strip() if isinstance(value, str) else value)
     scope.session.add(workspace)
