@@ -10,7 +10,7 @@ from typing import Any
 
 import aiosmtplib
 import structlog
-from sqlalchemy import and_, literal, select, text
+from sqlalchemy import literal, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -22,9 +22,11 @@ from activities.render_context import LEAD_COLUMNS, WorkspaceRenderInfo, workspa
 from activities.smtp_pool import SmtpPool
 from core.settings import Settings
 from core.signing import media_url_rewriter, unsubscribe_url
+from domain import campaign_audience
+from domain.campaign_audience import ListRef, effective_list_ids
 from domain.eligibility import email_skip_reason
 from domain.filters import FilterError
-from domain.lists import filter_context_from, saved_list_membership
+from domain.lists import filter_context_from
 from domain.rendering import CompiledTemplate, MessageContent, TemplateError, message_context
 from models.campaigns import RunAudience
 from models.leads import CustomFieldDefinition, Lead
@@ -71,19 +73,23 @@ class CampaignActivities:
 
     @activity.defn
     async def snapshot_audience(self, input: SnapshotAudienceInput) -> AudienceSnapshot:
-        """Freeze the run's audience; safe to retry (ON CONFLICT DO NOTHING, then count)."""
+        """Freeze the run's audience (every lead on track 0); safe to retry (ON CONFLICT DO NOTHING, then count)."""
         _bind_log_context(run_db_id=input.run_id)
         async with self.sessions() as session:
             campaign = (
                 await session.execute(
-                    text("SELECT list_id, workspace_id FROM campaigns WHERE id = :id"), {"id": input.campaign_id}
+                    text(
+                        "SELECT workspace_id, list_id, list_ids, exclude_list_ids, exclude_filter "
+                        "FROM campaigns WHERE id = :id"
+                    ),
+                    {"id": input.campaign_id},
                 )
             ).one_or_none()
             if campaign is None:
                 raise ApplicationError(
                     f"campaign {input.campaign_id} not found", type="ConfigurationError", non_retryable=True
                 )
-            condition = await _audience_condition(session, campaign.workspace_id, campaign.list_id)
+            condition = await audience_condition(session, campaign)
             await session.execute(
                 insert(RunAudience)
                 .from_select(["run_id", "lead_id"], select(literal(input.run_id), Lead.id).where(condition))
@@ -183,6 +189,16 @@ class CampaignActivities:
                 ),
                 {"run_id": input.run_id, "status": input.status},
             )
+            if input.status == "rejected":
+                # The API records the decision too (with its audit row); the run's own record must not depend on it.
+                await session.execute(
+                    text(
+                        "UPDATE campaigns SET approval_status = 'rejected', approval_comment = :comment, "
+                        "approved_by_id = coalesce(:user_id, approved_by_id) "
+                        "WHERE id = (SELECT campaign_id FROM campaign_runs WHERE id = :run_id)"
+                    ),
+                    {"run_id": input.run_id, "comment": input.comment, "user_id": input.decided_by},
+                )
             await session.commit()
         log.info("run finished", status=input.status, error=input.error)
 
@@ -377,25 +393,39 @@ async def _finish_even_if_cancelled(send: Coroutine[Any, Any, None]) -> None:
         raise
 
 
-async def _audience_condition(session: AsyncSession, workspace_id: int, list_id: int | None):
-    """Every lead of the workspace, or the members of the list as it stands now (its filter evaluated)."""
-    in_workspace = Lead.workspace_id == workspace_id
-    if list_id is None:
-        return in_workspace
-    lead_list = await session.get(LeadList, list_id)
-    if lead_list is None or lead_list.workspace_id != workspace_id:
-        raise ApplicationError(f"list {list_id} not found", type="ConfigurationError", non_retryable=True)
+async def audience_condition(session: AsyncSession, campaign: Any):
+    """The campaign's audience as a condition on `leads` (domain.campaign_audience: the union of its lists as they
+    stand now, every lead of the workspace without lists, minus the excluded lists and the exclusion filter).
+
+    `campaign` has workspace_id, list_id (legacy), list_ids, exclude_list_ids and exclude_filter.
+    """
+    workspace_id = campaign.workspace_id
     workspace = await session.get(Workspace, workspace_id)
     definitions = (
         await session.execute(select(CustomFieldDefinition).where(CustomFieldDefinition.workspace_id == workspace_id))
     ).scalars()
     ctx = filter_context_from(workspace_id, datetime.now(UTC), workspace.lead_statuses, definitions)
+    included = effective_list_ids(campaign.list_ids, campaign.list_id)
+    excluded = [int(i) for i in (campaign.exclude_list_ids or [])]
     try:
-        return and_(in_workspace, saved_list_membership(list_id, lead_list.kind, lead_list.filter, ctx))
+        return campaign_audience.audience_condition(
+            workspace_id,
+            [await _list_ref(session, workspace_id, list_id) for list_id in included],
+            [await _list_ref(session, workspace_id, list_id) for list_id in excluded],
+            campaign.exclude_filter,
+            ctx,
+        )
     except FilterError as exc:
         raise ApplicationError(
-            f"the list's filter is invalid: {exc}", type="ConfigurationError", non_retryable=True
+            f"the audience's filter is invalid: {exc}", type="ConfigurationError", non_retryable=True
         ) from exc
+
+
+async def _list_ref(session: AsyncSession, workspace_id: int, list_id: int) -> ListRef:
+    lead_list = await session.get(LeadList, list_id)
+    if lead_list is None or lead_list.workspace_id != workspace_id:
+        raise ApplicationError(f"list {list_id} not found", type="ConfigurationError", non_retryable=True)
+    return ListRef(lead_list.id, lead_list.kind, lead_list.filter)
 
 
 def _bind_log_context(**extra: Any) -> None:

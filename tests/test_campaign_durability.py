@@ -11,7 +11,14 @@ from temporalio.client import WorkflowExecutionStatus, WorkflowFailureError
 from temporalio.worker import Worker
 
 from activities.smtp_pool import SmtpConfig, SmtpPool
-from models.payloads.campaign import AudienceSnapshot, CampaignRunInput, FinishRunInput, SnapshotAudienceInput
+from models.payloads.campaign import (
+    AudienceSnapshot,
+    CampaignRunInput,
+    FinishRunInput,
+    RunPlan,
+    RunPlanInput,
+    SnapshotAudienceInput,
+)
 from tests import conftest
 from tests.conftest import running_worker
 from tests.factories import make_campaign, make_leads
@@ -119,11 +126,15 @@ async def test_cancel_while_an_activity_runs_ends_cancelled_not_failed(temporal_
     async def record_finish(input: FinishRunInput) -> None:
         finished.append(input.status)
 
+    @activity.defn(name="load_run_plan")
+    async def legacy_plan(_input: RunPlanInput) -> RunPlan:
+        return RunPlan(flow=None)  # a campaign without a flow: the single-step engine
+
     async with Worker(
         temporal_client,
         task_queue=task_queue,
         workflows=[CampaignWorkflow],
-        activities=[endless_snapshot, record_finish],
+        activities=[legacy_plan, endless_snapshot, record_finish],
     ):
         handle = await temporal_client.start_workflow(
             CampaignWorkflow.run,

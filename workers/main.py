@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import structlog
 
+from activities.channels import channels_from_settings
 from activities.smtp_pool import SmtpConfig, SmtpPool
 from core.db import create_engine, session_factory
 from core.logging import configure_logging
@@ -41,6 +42,9 @@ async def run_worker(settings: Settings) -> None:
     await ensure_schedules(client, settings.temporal_task_queue)
     engine = create_engine(settings.database_url)
     smtp = smtp_pool_from(settings)
+    sessions = session_factory(engine)
+    # Built here, not in build_worker, so their HTTP clients are closed when the worker stops.
+    channels = channels_from_settings(settings, smtp, sessions, mail_from=settings.mail_from)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -49,16 +53,18 @@ async def run_worker(settings: Settings) -> None:
         worker = build_worker(
             client,
             task_queue=settings.temporal_task_queue,
-            sessions=session_factory(engine),
+            sessions=sessions,
             smtp=smtp,
             mail_from=settings.mail_from,
             executor=executor,
             settings=settings,
+            channels=channels,
         )
         log.info("worker started", task_queue=settings.temporal_task_queue, temporal=settings.temporal_target)
         async with worker:
             await stop.wait()
             log.info("worker stopping")
+    await channels.aclose()
     await smtp.close()
     await engine.dispose()
 

@@ -11,6 +11,9 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.campaign_activities import CampaignActivities
+from activities.campaign_dry_run import CampaignDryRunActivities
+from activities.campaign_flow_activities import CampaignFlowActivities
+from activities.channels import Channels, channels_from_settings
 from activities.export_activities import ExportActivities
 from activities.import_activities import ImportActivities
 from activities.list_activities import ListActivities
@@ -21,6 +24,7 @@ from core.settings import Settings
 from core.storage import Storage, storage_from_settings
 from core.tabular import Limits
 from workflows.campaign import CampaignWorkflow
+from workflows.campaign_dry_run import CampaignDryRunWorkflow
 from workflows.exports import ExportWorkflow
 from workflows.imports import ImportWorkflow
 from workflows.list_stats import ListStatsWorkflow
@@ -30,6 +34,7 @@ from workflows.test_send import TestSendWorkflow
 
 WORKFLOWS = [
     CampaignWorkflow,
+    CampaignDryRunWorkflow,
     ListStatsWorkflow,
     ImportWorkflow,
     ExportWorkflow,
@@ -49,11 +54,17 @@ def build_worker(
     executor: ThreadPoolExecutor | None = None,
     settings: Settings | None = None,
     storage: Storage | None = None,
+    channels: Channels | None = None,
 ) -> Worker:
     settings = settings or Settings()
     storage = storage or storage_from_settings(settings)
+    channels = channels or channels_from_settings(settings, smtp, sessions, mail_from=mail_from)
     campaign = CampaignActivities(sessions=sessions, smtp=smtp, mail_from=mail_from, settings=settings)
-    test_sends = TestSendActivities(sessions=sessions, smtp=smtp, mail_from=mail_from, settings=settings)
+    flow = CampaignFlowActivities(sessions=sessions, channels=channels, settings=settings, mail_from=mail_from)
+    dry_runs = CampaignDryRunActivities(sessions=sessions)
+    test_sends = TestSendActivities(
+        sessions=sessions, smtp=smtp, mail_from=mail_from, settings=settings, channels=channels
+    )
     lists = ListActivities(sessions=sessions)
     exports = ExportActivities(sessions=sessions, storage=storage)
     imports = ImportActivities(
@@ -79,6 +90,15 @@ def build_worker(
             campaign.snapshot_audience,
             campaign.send_batch,
             campaign.finish_run,
+            flow.load_run_plan,
+            flow.set_run_status,
+            flow.send_step_batch,
+            flow.plan_timing,
+            flow.partition_track,
+            flow.split_track,
+            flow.pick_winner,
+            flow.exit_track,
+            dry_runs.dry_run,
             lists.snapshot_list_sizes,
             imports.prepare_import,
             imports.import_rows,
