@@ -1,4 +1,5 @@
-"""The UI in Debian's chromium, driven by Playwright: create a campaign, launch it, see 100%, read the outbox."""
+"""The UI in Debian's chromium, driven by Playwright: build a campaign in the wizard, launch it, watch it complete,
+read the outbox."""
 
 from __future__ import annotations
 
@@ -6,11 +7,13 @@ import asyncio
 import os
 import re
 from collections.abc import AsyncIterator
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 import uvicorn
 from playwright.async_api import Browser, async_playwright, expect
+from sqlalchemy import text
 
 from api.accounts import create_user, set_membership
 from api.main import create_app
@@ -79,9 +82,11 @@ async def test_a_wrong_password_is_refused_on_the_login_page(live_app, browser, 
     await page.close()
 
 
-async def test_create_launch_and_watch_a_campaign_reach_100_percent(live_app, browser, db, tenant):
-    lead_ids = await make_leads(db, 40)
-    # A template and a list to pick in the form (the factory's own campaign is not used here).
+async def test_build_a_two_step_campaign_in_the_wizard_and_watch_it_complete(live_app, browser, db, tenant):
+    """The whole wizard: basics, audience with live counts, a flow (send, wait, send), schedule, review, launch; then
+    the campaign page shows the run complete with numbers per step, and the outbox holds both messages per lead."""
+    lead_ids = await make_leads(db, 12)
+    # A template and a list to pick in the wizard (the factory's own campaign is not used here).
     await make_campaign(db, lead_ids, name="Factory campaign")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page = await _sign_in(browser, live_app, "admin@acme.test")
@@ -89,29 +94,126 @@ async def test_create_launch_and_watch_a_campaign_reach_100_percent(live_app, br
 
     await page.get_by_role("link", name="Campaigns", exact=True).click()
     await page.get_by_role("button", name="New campaign").click()
-    await page.locator('input[name="name"]').fill("Browser launch")
-    await page.locator('select[name="template_id"]').select_option(index=1)
-    await page.locator('select[name="list_id"]').select_option(label="list-0 (40)")
-    await page.get_by_role("button", name="Create campaign").click()
+    await expect(page).to_have_url(re.compile(r"/campaigns/new"))
 
-    await expect(page.get_by_role("heading", name="Browser launch")).to_be_visible()
-    await page.get_by_role("button", name="Launch").click()
-    await expect(page.get_by_test_id("progress-percent")).to_have_text("100%", timeout=60_000)
-    await expect(page.get_by_test_id("run-status")).to_have_text("completed", timeout=10_000)
+    # Basics
+    await page.locator('input[name="name"]').fill("Browser flow")
+    await page.locator('select[name="objective"]').select_option("retention")
+    await page.locator('input[name="tags"]').fill("browser, e2e")
+    await page.get_by_role("button", name="Next →").click()
+
+    # Audience: one list; the reachable counts follow
+    await page.locator('input[name="list_ids"]').first.check()
+    await expect(page.get_by_test_id("reach-total")).to_have_text("12", timeout=15_000)
+    await expect(page.get_by_test_id("reach-email")).to_have_text("12")
+    await page.screenshot(path=SCREENSHOTS / "campaign-audience.png", full_page=True)
+    await page.get_by_role("button", name="Next →").click()
+
+    # Flow: send, wait (until a moment already past: it ends at once), send
+    steps = page.get_by_test_id("flow-step")
+    await page.get_by_role("button", name="Add send step", exact=True).click()
+    await steps.nth(0).get_by_label("Template", exact=True).select_option(label="tpl-0")
+    await page.get_by_role("button", name="Add wait step", exact=True).click()
+    await steps.nth(1).get_by_role("radio", name="Until a date").click()
+    await steps.nth(1).get_by_label("Wait until date").fill((date.today() - timedelta(days=1)).isoformat())
+    await steps.nth(1).get_by_label("Wait until time").fill("00:00")
+    await page.get_by_role("button", name="Add send step", exact=True).click()
+    await expect(steps).to_have_count(3)
+    # A send step without its template is pointed out on that step
+    await expect(steps.nth(2).get_by_test_id("step-problems")).to_be_visible()
+    await steps.nth(2).get_by_label("Template", exact=True).select_option(label="tpl-0")
+    await expect(steps.nth(2).get_by_test_id("step-problems")).to_have_count(0, timeout=10_000)
+    await expect(page.get_by_test_id("flow-problem-count")).to_have_text("0 errors", timeout=10_000)
+    await page.screenshot(path=SCREENSHOTS / "campaign-flow.png", full_page=True)
+    await page.get_by_role("button", name="Next →").click()
+
+    # Schedule: now (the default); on to the review, which saves the campaign
+    await expect(page.locator('input[name="schedule_mode"][value="now"]')).to_be_checked()
+    await page.screenshot(path=SCREENSHOTS / "campaign-schedule.png", full_page=True)
+    await page.get_by_role("button", name="Next →").click()
+    await expect(page).to_have_url(re.compile(r"/campaigns/\d+/edit\?step=review"))
+    await expect(page.get_by_test_id("review-ready")).to_be_visible(timeout=15_000)
+    await expect(page.get_by_test_id("estimate-email")).to_have_text("12")
+    await page.get_by_role("button", name="Run a dry run").click()
+    await expect(page.get_by_test_id("dry-run-row")).to_have_count(2, timeout=30_000)
+    await expect(page.get_by_test_id("dry-run-sendable").first).to_have_text("12")
+    await page.screenshot(path=SCREENSHOTS / "campaign-review.png", full_page=True)
+    await page.get_by_role("button", name="Launch", exact=True).click()
+
+    # The campaign page: the run completes, with numbers for both send steps
+    await expect(page.get_by_role("heading", name="Browser flow")).to_be_visible()
+    await expect(page.get_by_test_id("run-status")).to_have_text("completed", timeout=90_000)
+    await expect(page.get_by_test_id("progress-percent")).to_have_text("100%")
+    rows = page.get_by_test_id("step-row")
+    await expect(rows).to_have_count(2, timeout=10_000)
+    await expect(rows.nth(0).get_by_test_id("step-sent")).to_have_text("12")
+    await expect(rows.nth(1).get_by_test_id("step-sent")).to_have_text("12")
     link = page.get_by_role("link", name="Open in Temporal UI")
     assert (await link.get_attribute("href")).endswith("/workflows/" + (await _workflow_id(page)))
     await page.screenshot(path=SCREENSHOTS / "campaign.png", full_page=True)
 
     await page.get_by_role("link", name="Outbox", exact=True).click()
-    await expect(page.get_by_test_id("outbox-row")).to_have_count(40)
+    await expect(page.get_by_test_id("outbox-row")).to_have_count(24)
     await page.get_by_test_id("outbox-row").first.click()
     await expect(page.locator("iframe")).to_be_visible()
-    await page.screenshot(path=SCREENSHOTS / "outbox.png", full_page=True)
 
-    await page.get_by_role("link", name="Leads", exact=True).click()
-    await expect(page.get_by_test_id("lead-row")).to_have_count(40)
     await page.get_by_role("button", name="Sign out").click()
     await expect(page).to_have_url(re.compile(r"/login"))
+    await page.close()
+
+
+async def test_schedule_a_campaign_and_drag_it_to_another_day_on_the_calendar(live_app, browser, db, tenant):
+    await make_campaign(db, await make_leads(db, 3), name="Factory campaign")
+    page = await _sign_in(browser, live_app, "admin@acme.test")
+    await page.goto(live_app + "/campaigns/new")
+    await page.locator('input[name="name"]').fill("Later")
+    await page.get_by_role("button", name="Next →").click()
+    await page.get_by_role("button", name="Next →").click()  # audience: every lead
+    await page.get_by_role("button", name="Add send step", exact=True).click()
+    await page.get_by_test_id("flow-step").first.get_by_label("Template", exact=True).select_option(label="tpl-0")
+    await page.get_by_role("button", name="Next →").click()
+    # Two days from now at 10:00 (the workspace's timezone is UTC; the browser's too); then one day later, or
+    # earlier for a Sunday, so that the drop stays in the same row of the month grid.
+    day = date.today() + timedelta(days=2)
+    target = day - timedelta(days=1) if day.weekday() == 6 else day + timedelta(days=1)
+    await page.locator('input[name="schedule_mode"][value="at"]').check()
+    await page.locator('input[name="at"]').fill(f"{day.isoformat()}T10:00")
+    await page.get_by_role("button", name="Next →").click()
+    await expect(page.get_by_test_id("review-start")).to_contain_text(f"{day.isoformat()} 10:00")
+    await page.locator('input[name="test_recipients"]').fill("qa@example.com")
+    await page.get_by_role("button", name="Send test").click()
+    await expect(page.get_by_test_id("test-send-result")).to_contain_text("qa@example.com sent", timeout=30_000)
+    await page.get_by_role("button", name="Schedule", exact=True).click()
+    await expect(page.get_by_test_id("campaign-status")).to_have_text("scheduled", timeout=30_000)
+
+    await page.get_by_role("link", name="See the calendar").click()
+    await expect(page.get_by_role("heading", name="Campaign calendar")).to_be_visible()
+    event = page.locator(".rbc-event", has_text="Later")
+    try:
+        await expect(event).to_be_visible(timeout=10_000)
+    except AssertionError:
+        await page.get_by_role("button", name="Next", exact=True).click()  # the day is in next month's grid
+        await expect(event).to_be_visible()
+    await page.screenshot(path=SCREENSHOTS / "campaign-calendar.png", full_page=True)
+    await event.scroll_into_view_if_needed()
+    box = await event.bounding_box()
+    cell = await page.locator(".rbc-month-view .rbc-day-bg").first.bounding_box()
+    assert box and cell
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    step = cell["width"] * (target - day).days
+    await page.mouse.move(x, y)
+    await page.mouse.down()
+    await page.mouse.move(x + step / 2, y, steps=5)
+    await page.mouse.move(x + step, y, steps=5)
+    await page.mouse.up()
+    await expect(page.get_by_role("status").filter(has_text="now starts")).to_be_visible(timeout=10_000)
+
+    async def moved() -> bool:
+        async with db() as session:
+            at = (await session.execute(text("SELECT scheduled_at FROM campaigns WHERE name = 'Later'"))).scalar_one()
+        return at is not None and at.date() == target and (at.hour, at.minute) == (10, 0)
+
+    await eventually(moved, timeout=10)
     await page.close()
 
 
@@ -145,6 +247,46 @@ async def test_a_marketer_sees_the_app_and_a_viewer_sees_no_launch_button(live_a
     await expect(page.get_by_role("button", name="Launch")).to_have_count(0)
     await page.screenshot(path=SCREENSHOTS / "viewer-campaign.png", full_page=True)
     await page.close()
+
+
+async def test_a_manager_rejects_with_a_comment_then_approves_a_submitted_launch(live_app, browser, db, tenant):
+    campaign_id = await make_campaign(db, await make_leads(db, 4), name="Needs a yes")
+    async with db() as session:
+        await session.execute(
+            text("UPDATE workspaces SET requires_approval = true WHERE id = :id"), {"id": tenant.workspace_id}
+        )
+        await session.commit()
+    await _member(db, tenant.workspace_id, "marketer@example.com", Role.marketer)
+    await _member(db, tenant.workspace_id, "manager@example.com", Role.manager)
+
+    marketer = await _sign_in(browser, live_app, "marketer@example.com")
+    await marketer.goto(f"{live_app}/campaigns/{campaign_id}")
+    await marketer.get_by_role("button", name="Submit for approval").click()
+    await expect(marketer.get_by_test_id("campaign-status")).to_have_text("pending approval", timeout=30_000)
+    await expect(marketer.get_by_test_id("approval-panel")).to_contain_text("requires approval")
+    await expect(marketer.get_by_role("button", name="Approve")).to_have_count(0)
+
+    manager = await _sign_in(browser, live_app, "manager@example.com")
+    await manager.goto(f"{live_app}/campaigns/{campaign_id}")
+    panel = manager.get_by_test_id("approval-panel")
+    await expect(panel.get_by_role("button", name="Reject")).to_be_disabled()  # a rejection says why
+    await panel.locator('textarea[name="approval_comment"]').fill("Wrong audience")
+    await panel.get_by_role("button", name="Reject").click()
+    await expect(manager.get_by_test_id("campaign-status")).to_have_text("rejected", timeout=30_000)
+    await expect(manager.get_by_test_id("rejection-comment")).to_have_text("Wrong audience")
+
+    await marketer.reload()
+    await expect(marketer.get_by_test_id("rejection-comment")).to_have_text("Wrong audience")
+    await marketer.get_by_role("button", name="Submit for approval").click()
+    await expect(marketer.get_by_test_id("campaign-status")).to_have_text("pending approval", timeout=30_000)
+
+    await manager.reload()
+    await manager.get_by_test_id("approval-panel").get_by_role("button", name="Approve").click()
+    await expect(manager.get_by_test_id("run-status")).to_have_text("completed", timeout=60_000)
+    await expect(manager.get_by_test_id("step-row").get_by_test_id("step-sent")).to_have_text("4")
+    await manager.screenshot(path=SCREENSHOTS / "campaign-approved.png", full_page=True)
+    await manager.close()
+    await marketer.close()
 
 
 async def test_an_admin_manages_members_keys_and_reads_the_audit_log(live_app, browser, db, tenant):

@@ -43,6 +43,13 @@ const TemplateLazy = lazy(() => TemplateEditorPages().then((module) => ({ defaul
 const BrandGuidelinesLazy = lazy(() => import("./pages/BrandGuidelines").then((module) => ({ default: module.BrandGuidelinesPage })));
 const ContentBlocksLazy = lazy(() => import("./pages/ContentBlocks").then((module) => ({ default: module.ContentBlocksPage })));
 
+// The campaign wizard (flow editor, filter builder) and the calendar (react-big-calendar, date-fns) load with their
+// first visit.
+const CampaignWizardPages = () => import("./pages/CampaignWizard");
+const NewCampaignLazy = lazy(() => CampaignWizardPages().then((module) => ({ default: module.NewCampaignPage })));
+const EditCampaignLazy = lazy(() => CampaignWizardPages().then((module) => ({ default: module.EditCampaignPage })));
+const CampaignCalendarLazy = lazy(() => import("./pages/CampaignCalendar").then((module) => ({ default: module.CampaignCalendarPage })));
+
 function Lazy({ children }: { children: ReactNode }) {
   return <Suspense fallback={<p className="muted">Loading…</p>}>{children}</Suspense>;
 }
@@ -96,7 +103,31 @@ export function App() {
             }
           />
           <Route path="campaigns" element={<Campaigns />} />
+          <Route
+            path="campaigns/new"
+            element={
+              <Lazy>
+                <NewCampaignLazy />
+              </Lazy>
+            }
+          />
+          <Route
+            path="campaigns/calendar"
+            element={
+              <Lazy>
+                <CampaignCalendarLazy />
+              </Lazy>
+            }
+          />
           <Route path="campaigns/:id" element={<CampaignDetailPage />} />
+          <Route
+            path="campaigns/:id/edit"
+            element={
+              <Lazy>
+                <EditCampaignLazy />
+              </Lazy>
+            }
+          />
           <Route path="automations" element={<NotBuilt page="Automations" />} />
           <Route path="analytics" element={<NotBuilt page="Analytics" />} />
           <Route path="outbox" element={<Outbox />} />

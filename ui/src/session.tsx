@@ -69,7 +69,8 @@ export function RequirePermission({ permission, page, children }: { permission: 
 
 /** Pages that show one workspace's record; after switching workspace, go to their list instead. */
 export function pathAfterSwitch(pathname: string, search: string): string | null {
-  if (/^\/campaigns\/[^/]+/.test(pathname)) return "/campaigns";
+  // A campaign (or its wizard) belongs to the old workspace; the calendar shows the new one's.
+  if (/^\/campaigns\/(?!calendar$)[^/]+/.test(pathname)) return "/campaigns";
   if (/^\/leads\/[^/]+/.test(pathname)) return "/leads";
   if (/^\/lists\/\d+/.test(pathname)) return "/lists";
   if (/^\/imports\/\d+/.test(pathname)) return "/imports";

@@ -180,10 +180,79 @@ export interface paths {
         put?: never;
         /**
          * Create Campaign
-         * @description Pins the template version the campaign sends (`template_version`, default: the current one): editing the
-         *     template afterwards never changes what this campaign sends.
+         * @description A draft. A flow with errors is refused (422 naming the path, e.g. `flow.steps[2].template_id`); warnings are
+         *     for the review. The legacy body {name, template_id, template_version, list_id} becomes a one-step email flow that
+         *     pins the version (default: the current one).
          */
         post: operations["create_campaign_api_campaigns_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/campaigns/calendar": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Calendar
+         * @description Campaigns with a date in the window: planned and scheduled ones at their start time, launched ones from start
+         *     to finish.
+         */
+        get: operations["calendar_api_campaigns_calendar_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/campaigns/reachability": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Reachability
+         * @description Per channel, how many leads of the audience can be reached (address, consent, not suppressed) and how many
+         *     of those are already at the frequency cap.
+         */
+        get: operations["reachability_api_campaigns_reachability_get"];
+        put?: never;
+        /**
+         * Reachability With Filter
+         * @description The same with an exclusion filter (too big for a query string).
+         */
+        post: operations["reachability_with_filter_api_campaigns_reachability_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/campaigns/validate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Validate Campaign
+         * @description The review step: flow problems, each send step's template and brand problems (field
+         *     `flow.steps[i].template_id`, with the step id), schedule and audience problems, and the estimated reach per
+         *     channel and per send step. Nothing is written.
+         */
+        post: operations["validate_campaign_api_campaigns_validate_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -199,8 +268,33 @@ export interface paths {
         };
         /** Get Campaign */
         get: operations["get_campaign_api_campaigns__campaign_id__get"];
-        put?: never;
+        /**
+         * Update Campaign
+         * @description The whole definition again. Drafts and rejected campaigns change freely (a rejected one becomes a draft
+         *     again); a scheduled one only its basics and its start time (`schedule.at`, passed on to the waiting run).
+         */
+        put: operations["update_campaign_api_campaigns__campaign_id__put"];
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/campaigns/{campaign_id}/approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Approve Campaign
+         * @description Lets a launch waiting for approval go on (the run's `decide` update); audited with the optional comment.
+         */
+        post: operations["approve_campaign_api_campaigns__campaign_id__approve_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -224,6 +318,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/campaigns/{campaign_id}/dry-run": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Dry Run Campaign
+         * @description Without sending anything: per send step, how many leads it would reach (exact for the first step, an upper
+         *     bound after branches and splits) and how many would be skipped, by reason.
+         */
+        post: operations["dry_run_campaign_api_campaigns__campaign_id__dry_run_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/campaigns/{campaign_id}/launch": {
         parameters: {
             query?: never;
@@ -233,7 +348,12 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Launch Campaign */
+        /**
+         * Launch Campaign
+         * @description Pins every send step's template version into the run and starts its workflow. Status: `pending_approval`
+         *     when the workspace requires approval and the caller cannot approve (the run waits for a manager), `scheduled`
+         *     when the schedule's start is ahead, else `running`.
+         */
         post: operations["launch_campaign_api_campaigns__campaign_id__launch_post"];
         delete?: never;
         options?: never;
@@ -275,6 +395,48 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/campaigns/{campaign_id}/reject": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reject Campaign
+         * @description Ends a launch waiting for approval with the (required) comment; the campaign can then be edited and launched
+         *     again.
+         */
+        post: operations["reject_campaign_api_campaigns__campaign_id__reject_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/campaigns/{campaign_id}/reschedule": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reschedule Campaign
+         * @description Moves the start time of a scheduled campaign (or one waiting for approval: the `reschedule` signal), or of a
+         *     draft (no run yet). Campaigns sent at each lead's local time move by editing their date.
+         */
+        post: operations["reschedule_campaign_api_campaigns__campaign_id__reschedule_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/campaigns/{campaign_id}/resume": {
         parameters: {
             query?: never;
@@ -286,6 +448,27 @@ export interface paths {
         put?: never;
         /** Resume Campaign */
         post: operations["resume_campaign_api_campaigns__campaign_id__resume_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/campaigns/{campaign_id}/test-send": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Test Send Campaign
+         * @description Every send step's message (and fallback's) to the given addresses of its channel's kind (emails for email,
+         *     phone numbers for SMS and WhatsApp), marked as tests and never counted as deliveries.
+         */
+        post: operations["test_send_campaign_api_campaigns__campaign_id__test_send_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1369,7 +1552,8 @@ export interface paths {
         post?: never;
         /**
          * Delete Template
-         * @description Refused (409) while a campaign uses the template: its runs send a version of it.
+         * @description Refused (409) while a campaign uses the template (its legacy template, a step or fallback of its flow, or the
+         *     pinned flow of a run in progress): its runs send a version of it.
          */
         delete: operations["delete_template_api_templates__template_id__delete"];
         options?: never;
@@ -1626,6 +1810,24 @@ export interface components {
             /** Version */
             version: string;
         };
+        /** ApprovalIn */
+        ApprovalIn: {
+            /** Comment */
+            comment?: string | null;
+        };
+        /** AudienceIn */
+        AudienceIn: {
+            /** Exclude Filter */
+            exclude_filter?: {
+                [key: string]: unknown;
+            } | null;
+            /** Exclude List Ids */
+            exclude_list_ids?: number[];
+            /** @description Count the leads already at this cap */
+            frequency_cap?: components["schemas"]["FrequencyCap"] | null;
+            /** List Ids */
+            list_ids?: number[];
+        };
         /** AuditOut */
         AuditOut: {
             /** Action */
@@ -1707,6 +1909,44 @@ export interface components {
              * @description JPEG, PNG, GIF, WebP, AVIF, HEIC, MP4, MOV, WebM or PDF
              */
             file: string;
+        };
+        /**
+         * BranchStep
+         * @description Leads matching the condition continue with `yes`, the others with `no`; both then continue after the branch.
+         */
+        "BranchStep-Input": {
+            /** Condition */
+            condition: components["schemas"]["EngagementCondition"] | components["schemas"]["FieldCondition"];
+            /** Id */
+            id: string;
+            /** No */
+            no?: (components["schemas"]["SendStep"] | components["schemas"]["WaitStep"] | components["schemas"]["BranchStep-Input"] | components["schemas"]["SplitStep-Input"] | components["schemas"]["ExitStep"])[];
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "branch";
+            /** Yes */
+            yes?: (components["schemas"]["SendStep"] | components["schemas"]["WaitStep"] | components["schemas"]["BranchStep-Input"] | components["schemas"]["SplitStep-Input"] | components["schemas"]["ExitStep"])[];
+        };
+        /**
+         * BranchStep
+         * @description Leads matching the condition continue with `yes`, the others with `no`; both then continue after the branch.
+         */
+        "BranchStep-Output": {
+            /** Condition */
+            condition: components["schemas"]["EngagementCondition"] | components["schemas"]["FieldCondition"];
+            /** Id */
+            id: string;
+            /** No */
+            no?: (components["schemas"]["SendStep"] | components["schemas"]["WaitStep"] | components["schemas"]["BranchStep-Output"] | components["schemas"]["SplitStep-Output"] | components["schemas"]["ExitStep"])[];
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "branch";
+            /** Yes */
+            yes?: (components["schemas"]["SendStep"] | components["schemas"]["WaitStep"] | components["schemas"]["BranchStep-Output"] | components["schemas"]["SplitStep-Output"] | components["schemas"]["ExitStep"])[];
         };
         /** BrandIn */
         BrandIn: {
@@ -1827,47 +2067,189 @@ export interface components {
             /** Affected */
             affected: number;
         };
-        /** CampaignCreate */
-        CampaignCreate: {
+        /** CalendarEntry */
+        CalendarEntry: {
+            /** Campaign Id */
+            campaign_id: number;
             /**
-             * List Id
-             * @description Null sends to every lead.
+             * Can Reschedule
+             * @description Scheduled or pending approval with mode 'at': drag to move
              */
-            list_id?: number | null;
+            can_reschedule: boolean;
+            /** Channels */
+            channels?: ("email" | "sms" | "whatsapp")[];
+            /**
+             * End
+             * @description When the run finished; null while it runs
+             */
+            end?: string | null;
             /** Name */
             name: string;
-            /** Template Id */
-            template_id: number;
+            /** Schedule Mode */
+            schedule_mode: string;
+            /**
+             * Start
+             * Format: date-time
+             */
+            start: string;
+            /** Status */
+            status: string;
+        };
+        /**
+         * CampaignCreate
+         * @description A campaign: basics, audience, flow and schedule. The legacy body {name, template_id, template_version,
+         *     list_id} still works: it becomes a one-step email flow pinning the version and an audience of that list.
+         */
+        CampaignCreate: {
+            /**
+             * Cost
+             * @default 0
+             */
+            cost: number | string;
+            /**
+             * Exclude Filter
+             * @description Leads matching this filter (react-querybuilder JSON) are left out
+             */
+            exclude_filter?: {
+                [key: string]: unknown;
+            } | null;
+            /** Exclude List Ids */
+            exclude_list_ids?: number[];
+            /** @description Null: no steps yet (a draft that cannot launch) */
+            flow?: components["schemas"]["FlowDefinition-Input"] | null;
+            /**
+             * Goal Metric
+             * @default none
+             * @enum {string}
+             */
+            goal_metric: "open_rate" | "click_rate" | "conversions" | "none";
+            /** Goal Target */
+            goal_target?: number | null;
+            /**
+             * List Id
+             * @description Legacy: the one list to send to; null: every lead.
+             */
+            list_id?: number | null;
+            /**
+             * List Ids
+             * @description The union of these lists; empty: every lead
+             */
+            list_ids?: number[];
+            /** Name */
+            name: string;
+            /**
+             * Objective
+             * @default awareness
+             * @enum {string}
+             */
+            objective: "awareness" | "lead_generation" | "conversion" | "retention";
+            /**
+             * Owner Id
+             * @description A member of the workspace
+             */
+            owner_id?: number | null;
+            schedule?: components["schemas"]["CampaignSchedule"];
+            /** Tags */
+            tags?: string[];
+            /**
+             * Template Id
+             * @description Legacy: one email step sending this template
+             */
+            template_id?: number | null;
             /**
              * Template Version
-             * @description The version the campaign sends (pinned); default: the current one.
+             * @description Legacy: the version the step sends (pinned); default: the current one.
              */
             template_version?: number | null;
         };
         /** CampaignDetail */
         CampaignDetail: {
+            /** Approval Comment */
+            approval_comment?: string | null;
+            /**
+             * Approval Status
+             * @default none
+             * @enum {string}
+             */
+            approval_status: "none" | "pending" | "approved" | "rejected";
+            /** Approved At */
+            approved_at?: string | null;
+            /**
+             * Approved By
+             * @description Who approved or rejected the launch
+             */
+            approved_by?: string | null;
+            /** Approved By Id */
+            approved_by_id?: number | null;
+            /**
+             * Channels
+             * @description Channels of the send steps
+             */
+            channels?: ("email" | "sms" | "whatsapp")[];
+            /**
+             * Cost
+             * @default 0
+             */
+            cost: number;
             /**
              * Created At
              * Format: date-time
              */
             created_at: string;
+            /** Exclude Filter */
+            exclude_filter?: {
+                [key: string]: unknown;
+            } | null;
+            /** Exclude List Ids */
+            exclude_list_ids?: number[];
+            /** @description Null for a campaign from before flows */
+            flow?: components["schemas"]["FlowDefinition-Output"] | null;
+            /**
+             * Goal Metric
+             * @default none
+             * @enum {string}
+             */
+            goal_metric: "open_rate" | "click_rate" | "conversions" | "none";
+            /** Goal Target */
+            goal_target?: number | null;
             /** Id */
             id: number;
             latest_run?: components["schemas"]["RunOut"] | null;
             /** List Id */
             list_id: number | null;
+            /** List Ids */
+            list_ids?: number[];
             /** List Name */
             list_name: string | null;
             /** Name */
             name: string;
+            /**
+             * Objective
+             * @default awareness
+             * @enum {string}
+             */
+            objective: "awareness" | "lead_generation" | "conversion" | "retention";
+            /** Owner Id */
+            owner_id?: number | null;
             /** Runs */
             runs?: components["schemas"]["RunOut"][];
+            schedule?: components["schemas"]["CampaignSchedule"];
+            /**
+             * Scheduled At
+             * @description When a scheduled campaign first sends
+             */
+            scheduled_at?: string | null;
             /** Status */
             status: string;
-            /** Template Id */
-            template_id: number;
+            /** Tags */
+            tags?: string[];
+            /**
+             * Template Id
+             * @description The (first) template the campaign sends; null without send steps
+             */
+            template_id: number | null;
             /** Template Name */
-            template_name: string;
+            template_name: string | null;
             /**
              * Template Version
              * @description Number of the pinned template version
@@ -1882,25 +2264,69 @@ export interface components {
         /** CampaignOut */
         CampaignOut: {
             /**
+             * Approval Status
+             * @default none
+             * @enum {string}
+             */
+            approval_status: "none" | "pending" | "approved" | "rejected";
+            /**
+             * Channels
+             * @description Channels of the send steps
+             */
+            channels?: ("email" | "sms" | "whatsapp")[];
+            /**
+             * Cost
+             * @default 0
+             */
+            cost: number;
+            /**
              * Created At
              * Format: date-time
              */
             created_at: string;
+            /**
+             * Goal Metric
+             * @default none
+             * @enum {string}
+             */
+            goal_metric: "open_rate" | "click_rate" | "conversions" | "none";
+            /** Goal Target */
+            goal_target?: number | null;
             /** Id */
             id: number;
             latest_run?: components["schemas"]["RunOut"] | null;
             /** List Id */
             list_id: number | null;
+            /** List Ids */
+            list_ids?: number[];
             /** List Name */
             list_name: string | null;
             /** Name */
             name: string;
+            /**
+             * Objective
+             * @default awareness
+             * @enum {string}
+             */
+            objective: "awareness" | "lead_generation" | "conversion" | "retention";
+            /** Owner Id */
+            owner_id?: number | null;
+            /**
+             * Scheduled At
+             * @description When a scheduled campaign first sends
+             */
+            scheduled_at?: string | null;
             /** Status */
             status: string;
-            /** Template Id */
-            template_id: number;
+            /** Tags */
+            tags?: string[];
+            /**
+             * Template Id
+             * @description The (first) template the campaign sends; null without send steps
+             */
+            template_id: number | null;
             /** Template Name */
-            template_name: string;
+            template_name: string | null;
             /**
              * Template Version
              * @description Number of the pinned template version
@@ -1911,6 +2337,152 @@ export interface components {
              * Format: date-time
              */
             updated_at: string;
+        };
+        /**
+         * CampaignSchedule
+         * @description When the first step runs and the sending rules every send obeys.
+         *
+         *     - now: at launch;
+         *     - at: an aware date-time (the wizard reads it in the workspace's timezone);
+         *     - local_time: on `date` at `local_time` in each lead's own timezone (timezone buckets).
+         */
+        CampaignSchedule: {
+            /** At */
+            at?: string | null;
+            /** Date */
+            date?: string | null;
+            frequency_cap?: components["schemas"]["FrequencyCap"] | null;
+            /** Local Time */
+            local_time?: string | null;
+            /**
+             * Mode
+             * @default now
+             * @enum {string}
+             */
+            mode: "now" | "at" | "local_time";
+            quiet_hours?: components["schemas"]["QuietHours"] | null;
+            /** Throttle Per Minute */
+            throttle_per_minute?: {
+                [key: string]: number;
+            } | null;
+            /**
+             * Weekdays
+             * @description Allowed local weekdays, Monday = 0
+             */
+            weekdays?: number[];
+        };
+        /** CampaignTestSendIn */
+        CampaignTestSendIn: {
+            /**
+             * Lead Id
+             * @description Whose data fills the tokens; null: a sample lead
+             */
+            lead_id?: number | null;
+            /**
+             * To
+             * @description Email addresses and phone numbers; each step sends to its kind
+             */
+            to: string[];
+        };
+        /** CampaignTestSendOut */
+        CampaignTestSendOut: {
+            /** Steps */
+            steps: components["schemas"]["StepTestResult"][];
+        };
+        /**
+         * CampaignUpdate
+         * @description The whole campaign again (PUT): draft, scheduled or rejected campaigns only.
+         */
+        CampaignUpdate: {
+            /**
+             * Cost
+             * @default 0
+             */
+            cost: number | string;
+            /**
+             * Exclude Filter
+             * @description Leads matching this filter (react-querybuilder JSON) are left out
+             */
+            exclude_filter?: {
+                [key: string]: unknown;
+            } | null;
+            /** Exclude List Ids */
+            exclude_list_ids?: number[];
+            /** @description Null: no steps yet (a draft that cannot launch) */
+            flow?: components["schemas"]["FlowDefinition-Input"] | null;
+            /**
+             * Goal Metric
+             * @default none
+             * @enum {string}
+             */
+            goal_metric: "open_rate" | "click_rate" | "conversions" | "none";
+            /** Goal Target */
+            goal_target?: number | null;
+            /**
+             * List Id
+             * @description Legacy: the one list to send to; null: every lead.
+             */
+            list_id?: number | null;
+            /**
+             * List Ids
+             * @description The union of these lists; empty: every lead
+             */
+            list_ids?: number[];
+            /** Name */
+            name: string;
+            /**
+             * Objective
+             * @default awareness
+             * @enum {string}
+             */
+            objective: "awareness" | "lead_generation" | "conversion" | "retention";
+            /**
+             * Owner Id
+             * @description A member of the workspace
+             */
+            owner_id?: number | null;
+            schedule?: components["schemas"]["CampaignSchedule"];
+            /** Tags */
+            tags?: string[];
+            /**
+             * Template Id
+             * @description Legacy: one email step sending this template
+             */
+            template_id?: number | null;
+            /**
+             * Template Version
+             * @description Legacy: the version the step sends (pinned); default: the current one.
+             */
+            template_version?: number | null;
+        };
+        /** ChannelReach */
+        ChannelReach: {
+            /**
+             * Capped
+             * @description Reachable but already at the frequency cap
+             * @default 0
+             */
+            capped: number;
+            /**
+             * Invalid Address
+             * @default 0
+             */
+            invalid_address: number;
+            /**
+             * No Consent
+             * @default 0
+             */
+            no_consent: number;
+            /**
+             * Reachable
+             * @description Leads that would get a message on this channel (not capped)
+             */
+            reachable: number;
+            /**
+             * Suppressed
+             * @default 0
+             */
+            suppressed: number;
         };
         /** CheckBody */
         CheckBody: {
@@ -2106,6 +2678,97 @@ export interface components {
             /** Type */
             type: string;
         };
+        /**
+         * DryRunOut
+         * @description The engine's dry run (CampaignDryRunWorkflow): per send step, who it would reach and why others are skipped.
+         */
+        DryRunOut: {
+            /** Audience */
+            audience: number;
+            /** Campaign Id */
+            campaign_id: number;
+            /** Problems */
+            problems?: string[];
+            /** Steps */
+            steps: components["schemas"]["DryRunStep"][];
+            /** Workflow Id */
+            workflow_id: string;
+        };
+        /** DryRunStep */
+        DryRunStep: {
+            /** Channel */
+            channel: string;
+            /**
+             * Exact
+             * @description False after a branch or split: `reach` is then an upper bound
+             */
+            exact: boolean;
+            /**
+             * Fallback Sendable
+             * @default 0
+             */
+            fallback_sendable: number;
+            /** Index */
+            index: number;
+            /**
+             * Reach
+             * @description Leads reaching the step
+             */
+            reach: number;
+            /**
+             * Sendable
+             * @description Of those, how many the primary channel would be sent
+             */
+            sendable: number;
+            /**
+             * Skipped
+             * @description Reason -> leads (no_consent, suppressed...)
+             */
+            skipped?: {
+                [key: string]: number;
+            };
+            /** Step Id */
+            step_id: string;
+        };
+        /**
+         * Duration
+         * @description Elapsed time; a day is 24 hours (a wait is a durable timer, not a calendar rule).
+         */
+        Duration: {
+            /**
+             * Days
+             * @default 0
+             */
+            days: number;
+            /**
+             * Hours
+             * @default 0
+             */
+            hours: number;
+            /**
+             * Minutes
+             * @default 0
+             */
+            minutes: number;
+        };
+        /**
+         * EngagementCondition
+         * @description True when the lead's delivery of an earlier send step had (or did not have) this event.
+         */
+        EngagementCondition: {
+            /**
+             * Event
+             * @enum {string}
+             */
+            event: "opened" | "clicked" | "not_opened" | "not_clicked" | "delivered" | "failed";
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "engagement";
+            /** Step Id */
+            step_id: string;
+        };
         /** ErrorBody */
         ErrorBody: {
             /** Code */
@@ -2114,6 +2777,19 @@ export interface components {
             field?: string | null;
             /** Message */
             message: string;
+        };
+        /**
+         * ExitStep
+         * @description The lead leaves the campaign here.
+         */
+        ExitStep: {
+            /** Id */
+            id: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "exit";
         };
         /** ExportColumnOut */
         ExportColumnOut: {
@@ -2199,6 +2875,36 @@ export interface components {
              */
             search?: string | null;
         };
+        /**
+         * Fallback
+         * @description Tried when the primary channel is impossible for a lead or fails permanently.
+         */
+        Fallback: {
+            /**
+             * Channel
+             * @enum {string}
+             */
+            channel: "email" | "sms" | "whatsapp";
+            /** Template Id */
+            template_id: number;
+            /** Template Version */
+            template_version?: number | null;
+        };
+        /**
+         * FieldCondition
+         * @description A lead filter (react-querybuilder JSON, checked by domain.filters) evaluated when the lead reaches the branch.
+         */
+        FieldCondition: {
+            /** Filter */
+            filter: {
+                [key: string]: unknown;
+            };
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "filter";
+        };
         /** FieldInfo */
         FieldInfo: {
             /** Choices */
@@ -2211,6 +2917,26 @@ export interface components {
             operators: string[];
             /** Type */
             type: string;
+        };
+        /** FlowDefinition */
+        "FlowDefinition-Input": {
+            /**
+             * Exit On Statuses
+             * @description A lead whose status becomes one of these leaves the campaign (goal reached)
+             */
+            exit_on_statuses?: string[];
+            /** Steps */
+            steps?: (components["schemas"]["SendStep"] | components["schemas"]["WaitStep"] | components["schemas"]["BranchStep-Input"] | components["schemas"]["SplitStep-Input"] | components["schemas"]["ExitStep"])[];
+        };
+        /** FlowDefinition */
+        "FlowDefinition-Output": {
+            /**
+             * Exit On Statuses
+             * @description A lead whose status becomes one of these leaves the campaign (goal reached)
+             */
+            exit_on_statuses?: string[];
+            /** Steps */
+            steps?: (components["schemas"]["SendStep"] | components["schemas"]["WaitStep"] | components["schemas"]["BranchStep-Output"] | components["schemas"]["SplitStep-Output"] | components["schemas"]["ExitStep"])[];
         };
         /** FolderIn */
         FolderIn: {
@@ -2230,6 +2956,19 @@ export interface components {
             name: string;
             /** Template Count */
             template_count: number;
+        };
+        /**
+         * FrequencyCap
+         * @description At most `max_messages` marketing messages per lead in any rolling `days`, across all campaigns.
+         */
+        FrequencyCap: {
+            /**
+             * Days
+             * @default 7
+             */
+            days: number;
+            /** Max Messages */
+            max_messages: number;
         };
         /** HealthOut */
         HealthOut: {
@@ -3352,6 +4091,33 @@ export interface components {
             /** Lead Ids */
             lead_ids?: number[];
         };
+        /** Problem */
+        Problem: {
+            /** Column */
+            column?: number | null;
+            /**
+             * Field
+             * @description Where: "flow.steps[2].template_id", "schedule.at", "list_ids"...
+             */
+            field: string;
+            /** Line */
+            line?: number | null;
+            /** Message */
+            message: string;
+            /**
+             * Rule
+             * @description flow, schedule, audience, or the template/brand rule
+             * @default flow
+             */
+            rule: string;
+            /**
+             * Severity
+             * @enum {string}
+             */
+            severity: "error" | "warning";
+            /** Step Id */
+            step_id?: string | null;
+        };
         /** ProgressOut */
         ProgressOut: {
             /** Campaign Id */
@@ -3377,12 +4143,34 @@ export interface components {
             skipped: number;
             /** Status */
             status: string;
+            /**
+             * Steps
+             * @description Every step of the run's flow; counts from the recorded deliveries
+             */
+            steps?: components["schemas"]["StepProgress"][];
             /** Temporal Url */
             temporal_url: string;
             /** Total */
             total: number;
+            /**
+             * Winners
+             * @description A/B split step id -> the winning variant
+             */
+            winners?: {
+                [key: string]: string;
+            };
             /** Workflow Id */
             workflow_id: string;
+        };
+        /**
+         * QuietHours
+         * @description Local hours in which nothing is sent, [start, end); start > end crosses midnight (22:00-08:00).
+         */
+        QuietHours: {
+            /** End */
+            end: string;
+            /** Start */
+            start: string;
         };
         /** Reachability */
         Reachability: {
@@ -3392,6 +4180,41 @@ export interface components {
             sms: number;
             /** Whatsapp */
             whatsapp: number;
+        };
+        /** ReachabilityOut */
+        ReachabilityOut: {
+            /**
+             * Capped
+             * @description Leads of the audience at the frequency cap
+             * @default 0
+             */
+            capped: number;
+            /** Channels */
+            channels: {
+                [key: string]: components["schemas"]["ChannelReach"];
+            };
+            /**
+             * Total
+             * @description Leads in the audience
+             */
+            total: number;
+        };
+        /** RejectIn */
+        RejectIn: {
+            /**
+             * Comment
+             * @description Required: why (the author reads it)
+             */
+            comment?: string | null;
+        };
+        /** RescheduleIn */
+        RescheduleIn: {
+            /**
+             * At
+             * Format: date-time
+             * @description The new start time (with its UTC offset)
+             */
+            at: string;
         };
         /** RestoreBody */
         RestoreBody: {
@@ -3483,6 +4306,29 @@ export interface components {
             /** Search */
             search?: string | null;
         };
+        /** SendStep */
+        SendStep: {
+            /**
+             * Channel
+             * @enum {string}
+             */
+            channel: "email" | "sms" | "whatsapp";
+            fallback?: components["schemas"]["Fallback"] | null;
+            /** Id */
+            id: string;
+            /** Template Id */
+            template_id: number;
+            /**
+             * Template Version
+             * @description None: the version current at launch
+             */
+            template_version?: number | null;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "send";
+        };
         /** SmsInfo */
         SmsInfo: {
             /** Characters */
@@ -3524,6 +4370,142 @@ export interface components {
             network: "x" | "linkedin" | "facebook";
             /** Over */
             over: boolean;
+        };
+        /** SplitStep */
+        "SplitStep-Input": {
+            /** Id */
+            id: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "ab_split";
+            /** Variants */
+            variants: components["schemas"]["Variant-Input"][];
+            winner?: components["schemas"]["Winner"] | null;
+        };
+        /** SplitStep */
+        "SplitStep-Output": {
+            /** Id */
+            id: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "ab_split";
+            /** Variants */
+            variants: components["schemas"]["Variant-Output"][];
+            winner?: components["schemas"]["Winner"] | null;
+        };
+        /** StepEstimate */
+        StepEstimate: {
+            /**
+             * Channel
+             * @enum {string}
+             */
+            channel: "email" | "sms" | "whatsapp";
+            /** Fallback Channel */
+            fallback_channel?: ("email" | "sms" | "whatsapp") | null;
+            /**
+             * Fallback Reachable
+             * @description Unreachable on the step's channel, reachable on fallback
+             * @default 0
+             */
+            fallback_reachable: number;
+            /**
+             * Reachable
+             * @description Of the whole audience (steps after a branch or split reach fewer)
+             */
+            reachable: number;
+            /** Step Id */
+            step_id: string;
+        };
+        /** StepProgress */
+        StepProgress: {
+            /**
+             * By Reason
+             * @description Skipped leads by reason
+             */
+            by_reason?: {
+                [key: string]: number;
+            };
+            /** Channel */
+            channel?: string | null;
+            /**
+             * Clicked
+             * @default 0
+             */
+            clicked: number;
+            /**
+             * Failed
+             * @default 0
+             */
+            failed: number;
+            /**
+             * Fallback Sent
+             * @default 0
+             */
+            fallback_sent: number;
+            /**
+             * Index
+             * @description Position in execution (depth-first) order over all steps: deliveries.step
+             */
+            index: number;
+            /**
+             * Leads Here
+             * @description Leads now waiting at this step (live runs only)
+             * @default 0
+             */
+            leads_here: number;
+            /**
+             * Opened
+             * @default 0
+             */
+            opened: number;
+            /**
+             * Sent
+             * @default 0
+             */
+            sent: number;
+            /**
+             * Skipped
+             * @default 0
+             */
+            skipped: number;
+            /** Step Id */
+            step_id: string;
+            /** Type */
+            type: string;
+            /** Variants */
+            variants?: components["schemas"]["VariantProgress"][];
+        };
+        /** StepTestResult */
+        StepTestResult: {
+            /**
+             * Channel
+             * @enum {string}
+             */
+            channel: "email" | "sms" | "whatsapp";
+            /**
+             * Fallback
+             * @default false
+             */
+            fallback: boolean;
+            /** Results */
+            results?: components["schemas"]["TestSendResultOut"][];
+            /**
+             * Skipped
+             * @description Why nothing was sent for this step (no address of its kind)
+             */
+            skipped?: string | null;
+            /** Step Id */
+            step_id: string;
+            /** Template Id */
+            template_id: number;
+            /** Version */
+            version: number;
+            /** Workflow Id */
+            workflow_id?: string | null;
         };
         /** SwitchWorkspace */
         SwitchWorkspace: {
@@ -3993,6 +4975,64 @@ export interface components {
             /** Name */
             name: string;
         };
+        /**
+         * ValidateIn
+         * @description What the wizard's review step checks (unknown keys, e.g. the basics, are ignored).
+         */
+        ValidateIn: {
+            /** Exclude Filter */
+            exclude_filter?: {
+                [key: string]: unknown;
+            } | null;
+            /** Exclude List Ids */
+            exclude_list_ids?: number[];
+            flow: components["schemas"]["FlowDefinition-Input"];
+            /** List Ids */
+            list_ids?: number[];
+            schedule?: components["schemas"]["CampaignSchedule"];
+        };
+        /** ValidateOut */
+        ValidateOut: {
+            audience?: components["schemas"]["ReachabilityOut"] | null;
+            /**
+             * Estimate
+             * @description Per channel, the audience reachable on it (not capped)
+             */
+            estimate: {
+                [key: string]: number;
+            };
+            /**
+             * Ok
+             * @description No errors: the campaign can launch
+             */
+            ok: boolean;
+            /** Problems */
+            problems: components["schemas"]["Problem"][];
+            /** Steps */
+            steps?: components["schemas"]["StepEstimate"][];
+        };
+        /** Variant */
+        "Variant-Input": {
+            /** Id */
+            id: string;
+            /** Name */
+            name: string;
+            /** Percent */
+            percent: number;
+            /** Steps */
+            steps?: (components["schemas"]["SendStep"] | components["schemas"]["WaitStep"] | components["schemas"]["BranchStep-Input"] | components["schemas"]["SplitStep-Input"] | components["schemas"]["ExitStep"])[];
+        };
+        /** Variant */
+        "Variant-Output": {
+            /** Id */
+            id: string;
+            /** Name */
+            name: string;
+            /** Percent */
+            percent: number;
+            /** Steps */
+            steps?: (components["schemas"]["SendStep"] | components["schemas"]["WaitStep"] | components["schemas"]["BranchStep-Output"] | components["schemas"]["SplitStep-Output"] | components["schemas"]["ExitStep"])[];
+        };
         /** VariantOut */
         VariantOut: {
             /** Content Type */
@@ -4005,6 +5045,36 @@ export interface components {
             url: string;
             /** Width */
             width?: number | null;
+        };
+        /** VariantProgress */
+        VariantProgress: {
+            /**
+             * Clicked
+             * @default 0
+             */
+            clicked: number;
+            /**
+             * Failed
+             * @default 0
+             */
+            failed: number;
+            /**
+             * Opened
+             * @default 0
+             */
+            opened: number;
+            /**
+             * Sent
+             * @default 0
+             */
+            sent: number;
+            /**
+             * Skipped
+             * @default 0
+             */
+            skipped: number;
+            /** Variant */
+            variant: string;
         };
         /** VersionSummary */
         VersionSummary: {
@@ -4019,6 +5089,54 @@ export interface components {
             note: string;
             /** Number */
             number: number;
+        };
+        /**
+         * WaitStep
+         * @description Either a duration or an until (exactly one).
+         */
+        WaitStep: {
+            duration?: components["schemas"]["Duration"] | null;
+            /** Id */
+            id: string;
+            /**
+             * Respect Quiet Hours
+             * @default true
+             */
+            respect_quiet_hours: boolean;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "wait";
+            until?: components["schemas"]["WaitUntil"] | null;
+        };
+        /** WaitUntil */
+        WaitUntil: {
+            /** Date */
+            date: string;
+            /** Time */
+            time: string;
+            /**
+             * Timezone Mode
+             * @default workspace
+             * @enum {string}
+             */
+            timezone_mode: "workspace" | "lead";
+        };
+        /**
+         * Winner
+         * @description Automatic winner: `test_percent` of the leads are split between the variants; after `after`, the variant with
+         *     the best `metric` is sent to the rest.
+         */
+        Winner: {
+            after: components["schemas"]["Duration"];
+            /**
+             * Metric
+             * @enum {string}
+             */
+            metric: "open_rate" | "click_rate" | "conversion_rate";
+            /** Test Percent */
+            test_percent: number;
         };
         /** WorkspaceCreate */
         WorkspaceCreate: {
@@ -4044,6 +5162,12 @@ export interface components {
             role: string;
             /** Slug */
             slug: string;
+            /**
+             * Timezone
+             * @description IANA timezone of campaign schedules and waits
+             * @default UTC
+             */
+            timezone: string;
         };
         /** WorkspaceUpdate */
         WorkspaceUpdate: {
@@ -4061,6 +5185,11 @@ export interface components {
             name?: string | null;
             /** Requires Approval */
             requires_approval?: boolean | null;
+            /**
+             * Timezone
+             * @description IANA name, e.g. Europe/Paris
+             */
+            timezone?: string | null;
         };
     };
     responses: never;
@@ -4950,6 +6079,287 @@ export interface operations {
             };
         };
     };
+    calendar_api_campaigns_calendar_get: {
+        parameters: {
+            query: {
+                /** @description Window start (ISO date or date-time; naive = UTC) */
+                from: string;
+                /** @description Window end, exclusive */
+                to: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CalendarEntry"][];
+                };
+            };
+            /** @description Not signed in, or an invalid or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The role does not allow it, or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unknown id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input; `field` names the offending field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    reachability_api_campaigns_reachability_get: {
+        parameters: {
+            query?: {
+                /** @description Union of these lists; none: every lead */
+                list_ids?: number[];
+                exclude_list_ids?: number[];
+                /** @description Frequency cap: messages per lead */
+                cap_max?: number | null;
+                /** @description Frequency cap: rolling window in days */
+                cap_days?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReachabilityOut"];
+                };
+            };
+            /** @description Not signed in, or an invalid or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The role does not allow it, or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unknown id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input; `field` names the offending field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    reachability_with_filter_api_campaigns_reachability_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AudienceIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReachabilityOut"];
+                };
+            };
+            /** @description Not signed in, or an invalid or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The role does not allow it, or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unknown id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input; `field` names the offending field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    validate_campaign_api_campaigns_validate_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ValidateIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidateOut"];
+                };
+            };
+            /** @description Not signed in, or an invalid or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The role does not allow it, or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unknown id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input; `field` names the offending field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     get_campaign_api_campaigns__campaign_id__get: {
         parameters: {
             query?: never;
@@ -4960,6 +6370,148 @@ export interface operations {
             cookie?: never;
         };
         requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CampaignDetail"];
+                };
+            };
+            /** @description Not signed in, or an invalid or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The role does not allow it, or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unknown id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input; `field` names the offending field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    update_campaign_api_campaigns__campaign_id__put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                campaign_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CampaignUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CampaignDetail"];
+                };
+            };
+            /** @description Not signed in, or an invalid or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The role does not allow it, or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unknown id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input; `field` names the offending field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    approve_campaign_api_campaigns__campaign_id__approve_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                campaign_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["ApprovalIn"] | null;
+            };
+        };
         responses: {
             /** @description Successful Response */
             200: {
@@ -5035,6 +6587,73 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ProgressOut"];
+                };
+            };
+            /** @description Not signed in, or an invalid or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The role does not allow it, or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unknown id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input; `field` names the offending field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    dry_run_campaign_api_campaigns__campaign_id__dry_run_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                campaign_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DryRunOut"];
                 };
             };
             /** @description Not signed in, or an invalid or revoked API key */
@@ -5285,6 +6904,148 @@ export interface operations {
             };
         };
     };
+    reject_campaign_api_campaigns__campaign_id__reject_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                campaign_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["RejectIn"] | null;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CampaignDetail"];
+                };
+            };
+            /** @description Not signed in, or an invalid or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The role does not allow it, or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unknown id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input; `field` names the offending field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    reschedule_campaign_api_campaigns__campaign_id__reschedule_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                campaign_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RescheduleIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CampaignDetail"];
+                };
+            };
+            /** @description Not signed in, or an invalid or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The role does not allow it, or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unknown id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input; `field` names the offending field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     resume_campaign_api_campaigns__campaign_id__resume_post: {
         parameters: {
             query?: never;
@@ -5303,6 +7064,77 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ProgressOut"];
+                };
+            };
+            /** @description Not signed in, or an invalid or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The role does not allow it, or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unknown id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input; `field` names the offending field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    test_send_campaign_api_campaigns__campaign_id__test_send_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                campaign_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CampaignTestSendIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CampaignTestSendOut"];
                 };
             };
             /** @description Not signed in, or an invalid or revoked API key */

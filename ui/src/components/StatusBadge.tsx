@@ -5,6 +5,10 @@ const KNOWN = new Set([
   "completed",
   "cancelled",
   "failed",
+  // campaigns waiting to start (#8)
+  "scheduled",
+  "pending_approval",
+  "rejected",
   // imports and exports
   "uploaded",
   "queued",
@@ -31,7 +35,7 @@ export function StatusBadge({ status, testId }: Props) {
   const tone = KNOWN.has(status) ? status : "unknown";
   return (
     <span className={`badge badge-${tone}`} data-testid={testId}>
-      {status}
+      {status.replace(/_/g, " ")}
     </span>
   );
 }

@@ -10,11 +10,11 @@ import { StatusBadge } from "./StatusBadge";
 
 const viewer: Me = {
   user: { id: 1, email: "vera@example.com", name: "Vera" },
-  workspace: { id: 1, name: "Acme", slug: "acme", requires_approval: false, role: "viewer", default_region: "US" },
+  workspace: { id: 1, name: "Acme", slug: "acme", requires_approval: false, role: "viewer", default_region: "US", timezone: "UTC" },
   role: "viewer",
   permissions: ["workspace:read"],
   can_launch: false,
-  workspaces: [{ id: 1, name: "Acme", slug: "acme", requires_approval: false, role: "viewer", default_region: "US" }],
+  workspaces: [{ id: 1, name: "Acme", slug: "acme", requires_approval: false, role: "viewer", default_region: "US", timezone: "UTC" }],
   csrf_token: "t",
 };
 

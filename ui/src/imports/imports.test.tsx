@@ -13,7 +13,7 @@ import { bulkFileFields } from "./BulkFile";
 import { ImportRun, errorReportUrl } from "./ImportRun";
 import { MapStep } from "./MapStep";
 
-const WORKSPACE = { id: 1, name: "Acme", slug: "acme", requires_approval: false, role: "marketer", default_region: "US", lead_statuses: ["new", "won"] };
+const WORKSPACE = { id: 1, name: "Acme", slug: "acme", requires_approval: false, role: "marketer", default_region: "US", lead_statuses: ["new", "won"], timezone: "UTC" };
 const marketer: Me = {
   user: { id: 1, email: "mo@example.com", name: "Mo" },
   workspace: WORKSPACE,

@@ -44,7 +44,7 @@ import {
 } from "./model";
 import { createUploadQueue, uploadRowText, uploadUrl, uploadsReducer, type UploadRow } from "./uploads";
 
-const WORKSPACE = { id: 1, name: "Acme", slug: "acme", requires_approval: false, role: "marketer", default_region: "US", lead_statuses: ["new"] };
+const WORKSPACE = { id: 1, name: "Acme", slug: "acme", requires_approval: false, role: "marketer", default_region: "US", lead_statuses: ["new"], timezone: "UTC" };
 const marketer: Me = {
   user: { id: 1, email: "mo@example.com", name: "Mo" },
   workspace: WORKSPACE,

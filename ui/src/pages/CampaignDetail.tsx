@@ -10,11 +10,19 @@ import { StatusBadge } from "../components/StatusBadge";
 import { TableState } from "../components/TableState";
 import { formatDateTime, formatNumber, formatPercent } from "../format";
 import { can } from "../auth";
+import { FlowOutline } from "../campaigns/FlowOutline";
+import { CHANNEL_LABELS, toFlow } from "../campaigns/flow";
+import { EDITABLE, isWaiting, readStepProgress, type StepProgress } from "../campaigns/model";
+import { campaignApi } from "../campaigns/queries";
+import { describeStart, describeWeekdays, toSchedule, workspaceTimeZone } from "../campaigns/schedule";
+import { StepProgressPanel } from "../campaigns/StepProgress";
+import { OBJECTIVES, describeGoal } from "../campaigns/wizard";
 import { useSession } from "../session";
 import { NotFound } from "./NotFound";
 
-/** How often the progress panel asks for fresh numbers while a run is alive. */
-export const PROGRESS_POLL_MS = 1000;
+/** How often the progress panel asks for fresh numbers while a run is alive (and while it waits to start). */
+export const PROGRESS_POLL_MS = 2000;
+export const WAITING_POLL_MS = 5000;
 
 type Action = "pause" | "resume" | "cancel";
 
@@ -37,6 +45,7 @@ type RunView = {
   workflowId: string;
   temporalUrl: string;
   live: boolean;
+  steps: StepProgress[];
 };
 
 function fromProgress(p: Progress): RunView {
@@ -51,6 +60,7 @@ function fromProgress(p: Progress): RunView {
     workflowId: p.workflow_id,
     temporalUrl: p.temporal_url,
     live: p.live,
+    steps: readStepProgress(p.steps),
   };
 }
 
@@ -66,21 +76,26 @@ function fromRun(r: Run): RunView {
     workflowId: r.workflow_id,
     temporalUrl: r.temporal_url,
     live: false,
+    steps: [],
   };
 }
 
 function CampaignView({ campaignId }: { campaignId: number }) {
   const queryClient = useQueryClient();
   const me = useSession();
-  // Launch follows the workspace's approval rule; pause, resume and cancel need campaigns:launch.
-  const mayLaunch = me.can_launch;
+  // Launching needs campaigns:launch; where the workspace requires approval, a launch by someone who may not approve
+  // waits for a manager's decision. Pause, resume and cancel need campaigns:launch too.
+  const mayLaunch = can(me, "campaigns:launch");
   const mayControl = can(me, "campaigns:launch");
+  const mayApprove = can(me, "campaigns:approve");
+  const approvalNeeded = me.workspace.requires_approval && !mayApprove;
 
   const campaign = useQuery({
     queryKey: queryKeys.campaign(campaignId),
     queryFn: () => unwrap(api.GET("/api/campaigns/{campaign_id}", { params: { path: { campaign_id: campaignId } } })),
     // The runs table refreshes now and then while a run is alive; the panel below polls faster.
-    refetchInterval: (query) => (isActive(query.state.data?.status) ? 5000 : false),
+    refetchInterval: (query) =>
+      isActive(query.state.data?.status) || isWaiting(query.state.data?.status) ? WAITING_POLL_MS : false,
   });
 
   const detail = campaign.data;
@@ -91,11 +106,16 @@ function CampaignView({ campaignId }: { campaignId: number }) {
     queryFn: () =>
       unwrap(api.GET("/api/campaigns/{campaign_id}/progress", { params: { path: { campaign_id: campaignId } } })),
     enabled: hasRun,
-    // Poll every second while the run is running or paused; stop once it is completed, cancelled or failed.
+    // Poll every 2 s while the run is running or paused, slower while it waits for its start or a decision; stop once
+    // it is completed, cancelled, rejected or failed.
     refetchInterval: (query) => {
       const data = query.state.data;
-      if (data) return isActive(data.status) || data.paused ? PROGRESS_POLL_MS : false;
-      return isActive(detail?.status) ? PROGRESS_POLL_MS : false;
+      if (data) {
+        if (isActive(data.status) || data.paused) return PROGRESS_POLL_MS;
+        return isWaiting(data.status) ? WAITING_POLL_MS : false;
+      }
+      if (isActive(detail?.status)) return PROGRESS_POLL_MS;
+      return isWaiting(detail?.status) ? WAITING_POLL_MS : false;
     },
     refetchIntervalInBackground: true,
   });
@@ -106,7 +126,8 @@ function CampaignView({ campaignId }: { campaignId: number }) {
       ? fromRun(detail.latest_run)
       : null;
   const runStatus = run?.status ?? null;
-  const active = isActive(runStatus) || (run === null && isActive(detail?.status));
+  const active =
+    isActive(runStatus) || isWaiting(runStatus) || (run === null && (isActive(detail?.status) || isWaiting(detail?.status)));
 
   // When the run changes state (e.g. finishes), refresh the campaign and its runs table.
   const previousStatus = useRef<string | null>(null);
@@ -167,6 +188,22 @@ function CampaignView({ campaignId }: { campaignId: number }) {
     },
   });
 
+  const [comment, setComment] = useState("");
+  const decide = useMutation({
+    mutationFn: (decision: "approve" | "reject") =>
+      decision === "approve"
+        ? campaignApi.approve(campaignId, comment.trim() || null)
+        : campaignApi.reject(campaignId, comment.trim()),
+    onMutate: () => setActionError(null),
+    onSuccess: () => {
+      setComment("");
+      void queryClient.invalidateQueries({ queryKey: queryKeys.campaign(campaignId) });
+      void queryClient.invalidateQueries({ queryKey: queryKeys.progress(campaignId) });
+      void queryClient.invalidateQueries({ queryKey: queryKeys.campaigns });
+    },
+    onError: (error) => setActionError(error),
+  });
+
   const cancelRun = () => {
     if (window.confirm("Cancel this campaign run? Messages already sent stay sent; the rest are not sent.")) {
       control.mutate("cancel");
@@ -196,11 +233,27 @@ function CampaignView({ campaignId }: { campaignId: number }) {
   }
 
   const data = campaign.data;
-  const busy = launch.isPending || control.isPending;
+  const flow = data.flow ? toFlow(data.flow) : null;
+  const schedule = toSchedule(data.schedule);
+  const timeZone = workspaceTimeZone(me.workspace.timezone);
+  const channels = data.channels ?? [];
+  const tags = data.tags ?? [];
+  const objective = OBJECTIVES.find((o) => o.value === data.objective)?.label;
+  const goal = describeGoal(data.goal_metric, data.goal_target ?? null);
+  const approvalComment = data.approval_comment ?? null;
+  const approvedBy = data.approved_by ?? null;
+  const scheduledAt = data.scheduled_at ?? null;
+  const status = data.status;
+  const pending = status === "pending_approval" || runStatus === "pending_approval";
+  const busy = launch.isPending || control.isPending || decide.isPending;
   const runs = data.runs ?? [];
+  const editable = can(me, "campaigns:write") && EDITABLE.has(status);
+  const launchable = !flow || flow.steps.length > 0;
   // A failed progress read while no run numbers are known at all is worth showing; a 409 just means "never launched".
   const progressError =
     progress.error && !(progress.error instanceof ApiError && progress.error.status === 409) ? progress.error : null;
+  const listCount = data.list_ids?.length ?? 0;
+  const audience = data.list_name ?? (listCount > 1 ? `${listCount} lists` : "All leads");
 
   return (
     <>
@@ -209,18 +262,36 @@ function CampaignView({ campaignId }: { campaignId: number }) {
         <div>
           <div className="title-row">
             <h1>{data.name}</h1>
-            <StatusBadge status={data.status} testId="campaign-status" />
+            <StatusBadge status={status} testId="campaign-status" />
           </div>
           <p className="page-subtitle">
-            Template{" "}
-            <Link to={`/templates/${data.template_id}`} className="strong">
-              {data.template_name}
-            </Link>
-            {data.template_version !== null && <span data-testid="template-version-pinned"> (version {data.template_version})</span>} · Audience{" "}
-            <strong>{data.list_name ?? "All leads"}</strong>
+            {flow ? (
+              <>
+                {flow.steps.length} step{flow.steps.length === 1 ? "" : "s"}
+                {channels.length > 0 && <> on {channels.map((c) => CHANNEL_LABELS[c]).join(", ")}</>}
+              </>
+            ) : (
+              <>
+                Template{" "}
+                {data.template_id !== null ? (
+                  <Link to={`/templates/${data.template_id}`} className="strong">
+                    {data.template_name}
+                  </Link>
+                ) : (
+                  <span className="muted">none</span>
+                )}
+                {data.template_version !== null && <span data-testid="template-version-pinned"> (version {data.template_version})</span>}
+              </>
+            )}{" "}
+            · Audience <strong>{audience}</strong>
           </p>
         </div>
         <div className="page-actions">
+          {editable && (
+            <Link to={`/campaigns/${campaignId}/edit`} className="btn btn-secondary">
+              Edit
+            </Link>
+          )}
           {mayControl && runStatus === "running" && (
             <button type="button" className="btn btn-secondary" disabled={busy} onClick={() => control.mutate("pause")}>
               Pause
@@ -231,28 +302,74 @@ function CampaignView({ campaignId }: { campaignId: number }) {
               Resume
             </button>
           )}
-          {mayControl && isActive(runStatus) && (
+          {mayControl && (isActive(runStatus) || isWaiting(runStatus) || isWaiting(status)) && (
             <button type="button" className="btn btn-danger" disabled={busy} onClick={cancelRun}>
               Cancel
             </button>
           )}
-          {mayLaunch && (
+          {mayLaunch && !pending && (
             <button
               type="button"
               className="btn btn-primary"
-              disabled={active || busy}
-              title={active ? "A run is in progress" : undefined}
+              disabled={active || busy || !launchable}
+              title={active ? "A run is in progress" : !launchable ? "The flow has no steps" : undefined}
               onClick={() => launch.mutate()}
             >
-              Launch
+              {approvalNeeded ? "Submit for approval" : "Launch"}
             </button>
           )}
         </div>
       </div>
 
-      {!mayLaunch && can(me, "campaigns:write") && me.workspace.requires_approval && (
+      {pending && (
+        <section className="card approval" aria-label="Approval" data-testid="approval-panel">
+          <div className="card-header">
+            <h2>Waiting for approval</h2>
+          </div>
+          {mayApprove ? (
+            <>
+              <p className="muted">The run waits for your decision. A rejection needs a comment; its author reads it.</p>
+              <label className="field">
+                <span className="field-label">Comment</span>
+                <textarea
+                  name="approval_comment"
+                  className="input textarea"
+                  rows={2}
+                  value={comment}
+                  onChange={(event) => setComment(event.target.value)}
+                />
+              </label>
+              <div className="form-actions">
+                <button type="button" className="btn btn-primary" disabled={busy} onClick={() => decide.mutate("approve")}>
+                  Approve
+                </button>
+                <button
+                  type="button"
+                  className="btn btn-danger"
+                  disabled={busy || comment.trim() === ""}
+                  title={comment.trim() === "" ? "Say why in the comment" : undefined}
+                  onClick={() => decide.mutate("reject")}
+                >
+                  Reject
+                </button>
+              </div>
+            </>
+          ) : (
+            <p className="muted">{me.workspace.name} requires approval: a manager or an admin approves or rejects this launch.</p>
+          )}
+        </section>
+      )}
+      {status === "rejected" && (
+        <Alert tone="error">
+          Rejected{approvedBy ? ` by ${approvedBy}` : ""}
+          {approvalComment ? <>: “<span data-testid="rejection-comment">{approvalComment}</span>”</> : "."} Edit the campaign and launch
+          it again.
+        </Alert>
+      )}
+      {status === "scheduled" && (
         <Alert tone="info">
-          {me.workspace.name} requires approval to launch: a manager or an admin launches this campaign.
+          Scheduled: {scheduledAt ? formatDateTime(scheduledAt) : describeStart(schedule, timeZone)}.{" "}
+          <Link to="/campaigns/calendar">See the calendar</Link>
         </Alert>
       )}
 
@@ -266,24 +383,66 @@ function CampaignView({ campaignId }: { campaignId: number }) {
             <div className="empty-progress">
               <h2>Not launched yet</h2>
               <p className="muted">
-                Launch starts a Temporal workflow that sends “{data.template_name}” to{" "}
-                {data.list_name ? `the members of “${data.list_name}”` : "every lead"} who agreed to email.
+                {flow
+                  ? "Launch starts a Temporal workflow that runs the flow for every lead of the audience, step by step."
+                  : `Launch starts a Temporal workflow that sends “${data.template_name ?? "the template"}” to ${
+                      data.list_name ? `the members of “${data.list_name}”` : "every lead"
+                    } who agreed to email.`}
               </p>
             </div>
           )}
+          {run && <StepProgressPanel steps={run.steps} />}
           <ErrorAlert error={progressError} />
         </section>
 
         <section className="card facts" aria-label="Details">
           <h2>Details</h2>
           <dl className="headers">
-            <dt>Template</dt>
-            <dd>
-              {data.template_name}
-              {data.template_version !== null && <span className="muted"> · version {data.template_version}</span>}
-            </dd>
+            {objective && (
+              <>
+                <dt>Objective</dt>
+                <dd>{objective}</dd>
+                <dt>Goal</dt>
+                <dd>{goal}</dd>
+              </>
+            )}
+            {!flow && (
+              <>
+                <dt>Template</dt>
+                <dd>
+                  {data.template_name ?? "—"}
+                  {data.template_version !== null && <span className="muted"> · version {data.template_version}</span>}
+                </dd>
+              </>
+            )}
             <dt>Audience</dt>
-            <dd>{data.list_name ?? "All leads"}</dd>
+            <dd>{audience}</dd>
+            <dt>Start</dt>
+            <dd>{describeStart(schedule, timeZone)}</dd>
+            <dt>Sending</dt>
+            <dd>
+              {describeWeekdays(schedule.weekdays)}
+              {schedule.quiet_hours && ` · quiet ${schedule.quiet_hours.start}–${schedule.quiet_hours.end}`}
+              {schedule.frequency_cap && ` · cap ${schedule.frequency_cap.max_messages}/${schedule.frequency_cap.days} d`}
+            </dd>
+            {tags.length > 0 && (
+              <>
+                <dt>Tags</dt>
+                <dd className="tag-list">
+                  {tags.map((t) => (
+                    <span key={t} className="tag">
+                      {t}
+                    </span>
+                  ))}
+                </dd>
+              </>
+            )}
+            {data.cost > 0 && (
+              <>
+                <dt>Cost</dt>
+                <dd>{data.cost.toFixed(2)}</dd>
+              </>
+            )}
             <dt>Runs</dt>
             <dd>{formatNumber(runs.length)}</dd>
             <dt>Created</dt>
@@ -291,11 +450,14 @@ function CampaignView({ campaignId }: { campaignId: number }) {
             <dt>Updated</dt>
             <dd>{formatDateTime(data.updated_at)}</dd>
           </dl>
+          {flow && (
+            <>
+              <h3 className="section-title">Flow</h3>
+              <FlowOutline steps={flow.steps} />
+            </>
+          )}
           {can(me, "audit:read") && (
-            <Link
-              to={`/settings/audit?entity_type=campaign&entity_id=${data.id}`}
-              className="facts-link"
-            >
+            <Link to={`/settings/audit?entity_type=campaign&entity_id=${data.id}`} className="facts-link">
               View history →
             </Link>
           )}
@@ -360,6 +522,7 @@ function BackLink() {
 
 function RunProgress({ run }: { run: RunView }) {
   const done = run.sent + run.failed + run.skipped;
+  const sendSteps = run.steps.filter((s) => s.type === "send").length;
   return (
     <>
       <div className="card-header">
@@ -378,7 +541,9 @@ function RunProgress({ run }: { run: RunView }) {
           {formatPercent(run.percent)}
         </span>
         <span className="muted">
-          {formatNumber(done)} of {formatNumber(run.total)} processed
+          {sendSteps > 1
+            ? `${formatNumber(done)} messages over ${sendSteps} send steps, to ${formatNumber(run.total)} leads`
+            : `${formatNumber(done)} of ${formatNumber(run.total)} processed`}
         </span>
       </div>
       <ProgressBar percent={run.percent} status={run.status} size="lg" label={`Run ${run.number} progress`} />

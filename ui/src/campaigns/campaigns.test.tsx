@@ -1,0 +1,97 @@
+import { describe, expect, it } from "vitest";
+import type { ReactNode } from "react";
+import { renderToStaticMarkup } from "react-dom/server";
+import { MemoryRouter } from "react-router-dom";
+import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
+import { queryKeys } from "../api/queries";
+import { StatusBadge } from "../components/StatusBadge";
+import { pathAfterSwitch } from "../session";
+import { FlowEditor } from "./FlowEditor";
+import type { Flow } from "./flow";
+import { StepProgressPanel } from "./StepProgress";
+import { readStepProgress } from "./model";
+
+function render(node: ReactNode): string {
+  const client = new QueryClient({ defaultOptions: { queries: { retry: false } } });
+  client.setQueryData(queryKeys.templateChoices, {
+    items: [
+      { id: 11, name: "Welcome", channel: "email" },
+      { id: 21, name: "Nudge", channel: "sms" },
+    ],
+  });
+  return renderToStaticMarkup(
+    <QueryClientProvider client={client}>
+      <MemoryRouter>{node}</MemoryRouter>
+    </QueryClientProvider>,
+  );
+}
+
+const flow: Flow = {
+  steps: [
+    { id: "welcome", type: "send", channel: "email", template_id: 11, template_version: null, fallback: null },
+    { id: "wait-1", type: "wait", duration: { minutes: 1 }, until: null, respect_quiet_hours: true },
+    {
+      id: "opened",
+      type: "branch",
+      condition: { kind: "engagement", step_id: "welcome", event: "opened" },
+      yes: [{ id: "thanks", type: "send", channel: "email", template_id: null, template_version: null }],
+      no: [],
+    },
+  ],
+  exit_on_statuses: [],
+};
+
+describe("flow editor", () => {
+  it("shows every step, nested ones included, with the API's problem on the step it names", () => {
+    const html = render(
+      <FlowEditor
+        flow={flow}
+        onChange={() => undefined}
+        statuses={["new", "won"]}
+        problems={[
+          { message: "template 99 does not exist", field: "flow.steps[2].yes[0].template_id", severity: "error" },
+          { message: "needs a status", field: "flow.exit_on_statuses[0]", severity: "error" },
+        ]}
+      />,
+    );
+    expect(html.match(/data-testid="flow-step"/g)).toHaveLength(4);
+    expect(html).toContain('data-step-id="thanks"');
+    // the problem sits in the nested step's card, which is marked, and its template select is outlined
+    const thanks = html.slice(html.indexOf('data-step-id="thanks"'));
+    expect(thanks.slice(0, thanks.indexOf("</li>"))).toContain("template 99 does not exist");
+    expect(html).toMatch(/flow-step flow-step-send has-error[^>]*data-step-id="thanks"/);
+    expect(html).toContain("needs a status");
+    expect(html).toContain('aria-label="Add send step to Yes of opened"');
+    expect(html).toContain("Welcome");
+    expect(html).toContain("Exit on goal");
+  });
+});
+
+describe("campaign page parts", () => {
+  it("renders the per-step numbers and skipped reasons", () => {
+    const html = render(
+      <StepProgressPanel
+        steps={readStepProgress([
+          { step_id: "first", index: 0, type: "send", channel: "email", sent: 40, failed: 0, skipped: 2, by_reason: { no_consent: 2 } },
+          { step_id: "pause", index: 1, type: "wait" },
+          { step_id: "second", index: 2, type: "send", channel: "email", sent: 40 },
+        ])}
+      />,
+    );
+    expect(html.match(/data-testid="step-row"/g)).toHaveLength(2);
+    expect(html).toContain('data-testid="step-sent">40<');
+    expect(html).toContain("No consent");
+  });
+
+  it("shows the new campaign statuses readably", () => {
+    const html = renderToStaticMarkup(<StatusBadge status="pending_approval" />);
+    expect(html).toContain("badge-pending_approval");
+    expect(html).toContain(">pending approval<");
+  });
+
+  it("keeps the calendar on a workspace switch, leaves a campaign or the wizard", () => {
+    expect(pathAfterSwitch("/campaigns/calendar", "")).toBeNull();
+    expect(pathAfterSwitch("/campaigns/new", "")).toBe("/campaigns");
+    expect(pathAfterSwitch("/campaigns/4/edit", "")).toBe("/campaigns");
+  });
+});
