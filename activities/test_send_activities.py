@@ -33,17 +33,9 @@ from domain.rendering import (
     sample_lead,
 )
 from models.payloads.test_send import TestSendInput, TestSendRecipient, TestSendResult
+from models.templates import CONTENT_FIELDS
 
 log = structlog.get_logger("herald.activities.test_send")
-CONTENT_COLUMNS = (
-    "subject",
-    "preheader",
-    "body_html",
-    "body_text",
-    "media_ids",
-    "whatsapp_template",
-    "social_networks",
-)
 
 
 class TestSendActivities:
@@ -103,7 +95,7 @@ class TestSendActivities:
             row = (
                 await session.execute(
                     text(
-                        f"SELECT t.channel, t.name, {', '.join(f'v.{column}' for column in CONTENT_COLUMNS)} "
+                        f"SELECT t.channel, t.name, {', '.join(f'v.{column}' for column in CONTENT_FIELDS)} "
                         "FROM templates t JOIN template_versions v ON v.template_id = t.id "
                         "WHERE t.id = :t AND t.workspace_id = :w AND v.number = :n"
                     ),

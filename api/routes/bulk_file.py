@@ -31,7 +31,7 @@ from domain.contacts import ContactError, normalise_phone
 from domain.import_mapping import standard_target
 from domain.import_values import ValueProblem, parse_email, text_of
 from domain.permissions import Permission
-from domain.suppression import CHANNEL_ADDRESS, address_hash_sql
+from domain.suppression import CHANNEL_ADDRESS, REMEMBER_ADDRESSES_SQL, address_hash_sql
 
 router = APIRouter(prefix="/api/leads", tags=["leads"])
 CHUNK_ROWS = 5000
@@ -241,13 +241,7 @@ async def _remember(scope: Scope, channel: str, addresses: list[str], reason: st
     if not addresses:
         return
     await scope.session.execute(
-        text(
-            "INSERT INTO suppressions (workspace_id, channel, address_hash, reason, created_at) "
-            f"SELECT DISTINCT CAST(:w AS integer), CAST(:channel AS text), {address_hash_sql('a')}, "
-            "CAST(:reason AS text), now() "
-            "FROM unnest(CAST(:addresses AS text[])) AS a "
-            "ON CONFLICT (workspace_id, channel, address_hash) DO NOTHING"
-        ),
+        text(REMEMBER_ADDRESSES_SQL),
         {"w": scope.workspace_id, "channel": channel, "reason": reason, "addresses": addresses},
     )
 

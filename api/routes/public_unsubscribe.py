@@ -19,7 +19,7 @@ from api.deps import SessionDep, SettingsDep
 from api.errors import ApiError
 from core.signing import parse_unsubscribe_token
 from domain.permissions import PUBLIC
-from domain.suppression import address_hash_sql
+from domain.suppression import REMEMBER_ADDRESSES_SQL
 
 router = APIRouter(prefix="/public/unsubscribe", tags=["public"])
 HEADERS = {
@@ -74,12 +74,8 @@ async def unsubscribe(token: str, session: SessionDep, settings: SettingsDep) ->
     if lead["email"]:
         # The hashed suppression entry outlives the lead, so a later import cannot subscribe the address again.
         await session.execute(
-            text(
-                "INSERT INTO suppressions (workspace_id, channel, address_hash, reason, created_at) "
-                f"VALUES (:w, 'email', {address_hash_sql('CAST(:address AS text)')}, 'unsubscribed', now()) "
-                "ON CONFLICT (workspace_id, channel, address_hash) DO NOTHING"
-            ),
-            {"w": lead["workspace_id"], "address": lead["email"]},
+            text(REMEMBER_ADDRESSES_SQL),
+            {"w": lead["workspace_id"], "channel": "email", "reason": "unsubscribed", "addresses": [lead["email"]]},
         )
     await session.commit()
     return _page("Unsubscribed", f"<p>{_address(lead)} will no longer receive emails from {_name(lead)}.</p>")

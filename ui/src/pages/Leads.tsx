@@ -50,6 +50,7 @@ import {
 import { useSession } from "../session";
 import { useDebouncedValue } from "../useDebouncedValue";
 import { Options } from "../components/Options";
+import { Dropdown } from "../components/Dropdown";
 
 const ROW_HEIGHT = 45;
 /** Rows rendered beyond the visible ones: enough that a first page is all in the page, bounded however many load. */
@@ -480,39 +481,17 @@ function ColumnPicker({
   chosen: string[];
   onChange: (ids: string[]) => void;
 }) {
-  const [open, setOpen] = useState(false);
-  const ref = useRef<HTMLDivElement>(null);
-  useEffect(() => {
-    if (!open) return undefined;
-    const close = (event: MouseEvent) => {
-      if (ref.current && !ref.current.contains(event.target as Node)) setOpen(false);
-    };
-    const escape = (event: KeyboardEvent) => {
-      if (event.key === "Escape") setOpen(false);
-    };
-    document.addEventListener("mousedown", close);
-    document.addEventListener("keydown", escape);
-    return () => {
-      document.removeEventListener("mousedown", close);
-      document.removeEventListener("keydown", escape);
-    };
-  }, [open]);
   return (
-    <div className="menu" ref={ref}>
-      <button type="button" className="btn btn-secondary" aria-expanded={open} aria-haspopup="true" onClick={() => setOpen((o) => !o)}>
-        Columns
-      </button>
-      {open && (
-        <div className="menu-panel" role="group" aria-label="Columns">
-          {available.map((column) => (
-            <label key={column.id} className="menu-check">
-              <input type="checkbox" checked={chosen.includes(column.id)} onChange={() => onChange(toggleColumn(chosen, column.id))} />
-              {column.label}
-            </label>
-          ))}
-        </div>
-      )}
-    </div>
+    <Dropdown text="Columns" className="btn btn-secondary" panelLabel="Columns">
+      {() =>
+        available.map((column) => (
+          <label key={column.id} className="menu-check">
+            <input type="checkbox" checked={chosen.includes(column.id)} onChange={() => onChange(toggleColumn(chosen, column.id))} />
+            {column.label}
+          </label>
+        ))
+      }
+    </Dropdown>
   );
 }
 
