@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import aiosmtplib
 import structlog
 from sqlalchemy import literal, select, text
 from sqlalchemy.dialects.postgresql import insert
@@ -17,8 +15,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.email_message import build_email, delivery_message_id
+from activities.channels.base import Channel, OutgoingMessage, PermanentSendError
+from activities.channels.email import EmailChannel
+from activities.email_message import delivery_message_id
 from activities.render_context import LEAD_COLUMNS, WorkspaceRenderInfo, workspace_render_info
+from activities.send_guard import finish_even_if_cancelled
 from activities.smtp_pool import SmtpPool
 from core.settings import Settings
 from core.signing import media_url_rewriter, unsubscribe_url
@@ -43,10 +44,6 @@ from models.workspaces import Workspace
 log = structlog.get_logger("herald.activities.campaign")
 
 
-class PermanentSendError(Exception):
-    """The provider refused this recipient for good: the delivery fails, the run goes on."""
-
-
 @dataclass(frozen=True)
 class CampaignMessage:
     """The pinned template version of a campaign, compiled once per batch, and what renders it besides the lead."""
@@ -64,10 +61,12 @@ class CampaignActivities:
         smtp: SmtpPool,
         mail_from: str,
         settings: Settings | None = None,
+        email: Channel | None = None,
     ) -> None:
         self.sessions = sessions
         self.smtp = smtp
         self.mail_from = mail_from
+        self.email = email or EmailChannel(smtp, mail_from)  # the worker passes its channel (DKIM-signing if set)
         self.settings = settings or Settings()
         self._rewrite_url = media_url_rewriter(self.settings)
 
@@ -135,7 +134,7 @@ class CampaignActivities:
             except (TemplateError, PermanentSendError) as exc:
                 log.warning("delivery failed", lead_id=lead_id, error=str(exc))
                 await self._mark(delivery_id, "failed", error=str(exc))
-            except Exception as exc:  # connection trouble, 4xx: the attempt is retried
+            except Exception as exc:  # TransientSendError (connection trouble, 4xx): the attempt is retried
                 log.warning("transient send error", lead_id=lead_id, error=repr(exc))
                 transient.append(exc)
             done += 1
@@ -148,7 +147,7 @@ class CampaignActivities:
         async def drain() -> None:
             while queue and not transient:
                 delivery_id, lead_id = queue.pop()
-                await _finish_even_if_cancelled(send_one(delivery_id, lead_id))
+                await finish_even_if_cancelled(send_one(delivery_id, lead_id))
 
         # return_exceptions: on cancellation, gather then waits for every drain (and the message each has in
         # flight) instead of returning when the first one stops, so no accepted message is left unrecorded.
@@ -321,28 +320,20 @@ class CampaignActivities:
             unsubscribe_url=unsubscribe,
         )
         rendered = message.template.render(context, rewrite_url=self._rewrite_url)
-        workspace_id = message.workspace_id
         message_id = delivery_message_id(input.run_id, input.step, lead["id"], self.mail_from)
-        email = build_email(
-            mail_from=self.mail_from,
-            to_email=lead["email"],
-            to_name=f"{lead['first_name']} {lead['last_name']}".strip(),
-            rendered=rendered,
-            message_id=message_id,
-            delivery_key=f"{input.run_id}:{input.step}:{lead['id']}",
-            workspace_id=workspace_id,
-            unsubscribe_url=unsubscribe,
+        receipt = await self.email.send(
+            OutgoingMessage(
+                channel="email",
+                to=lead["email"],
+                to_name=f"{lead['first_name']} {lead['last_name']}".strip(),
+                rendered=rendered,
+                message_id=message_id,
+                delivery_key=f"{input.run_id}:{input.step}:{lead['id']}",
+                workspace_id=message.workspace_id,
+                unsubscribe_url=unsubscribe,
+            )
         )
-        try:
-            await self.smtp.send(email)
-        except (aiosmtplib.SMTPRecipientsRefused, aiosmtplib.SMTPResponseException) as exc:
-            code = getattr(exc, "code", None)
-            if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
-                code = min((err.code for err in exc.recipients), default=None)
-            if code is not None and code >= 500:
-                raise PermanentSendError(f"SMTP {code}: {exc}") from exc
-            raise
-        await self._mark(delivery_id, "sent", provider_message_id=message_id)
+        await self._mark(delivery_id, "sent", provider_message_id=receipt.provider_message_id)
 
     async def _mark(
         self, delivery_id: int, status: str, *, provider_message_id: str | None = None, error: str | None = None
@@ -377,20 +368,6 @@ class CampaignActivities:
             )
             by_status = {row.status: row.n for row in rows}
         return {key: by_status.get(key, 0) for key in ("sent", "failed", "skipped")}
-
-
-async def _finish_even_if_cancelled(send: Coroutine[Any, Any, None]) -> None:
-    """Let a message in flight be sent *and recorded* before a cancellation (worker shutdown) takes effect.
-
-    Cancelling between the provider's acceptance and the delivery update would leave the row in doubt, and the
-    retry would send that lead a second time; so the cancellation waits for this one message, then propagates.
-    """
-    task = asyncio.ensure_future(send)
-    try:
-        await asyncio.shield(task)
-    except asyncio.CancelledError:
-        await task
-        raise
 
 
 async def audience_condition(session: AsyncSession, campaign: Any):

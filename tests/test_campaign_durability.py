@@ -31,9 +31,9 @@ class SlowPool(SmtpPool):
 
     delay = 0.02
 
-    async def send(self, message) -> None:
+    async def send(self, message, **kwargs) -> None:
         await asyncio.sleep(self.delay)
-        await super().send(message)
+        await super().send(message, **kwargs)
 
 
 async def _sent_so_far(db, run_id: int) -> int:

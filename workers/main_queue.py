@@ -59,7 +59,9 @@ def build_worker(
     settings = settings or Settings()
     storage = storage or storage_from_settings(settings)
     channels = channels or channels_from_settings(settings, smtp, sessions, mail_from=mail_from)
-    campaign = CampaignActivities(sessions=sessions, smtp=smtp, mail_from=mail_from, settings=settings)
+    campaign = CampaignActivities(
+        sessions=sessions, smtp=smtp, mail_from=mail_from, settings=settings, email=channels.get("email")
+    )
     flow = CampaignFlowActivities(sessions=sessions, channels=channels, settings=settings, mail_from=mail_from)
     dry_runs = CampaignDryRunActivities(sessions=sessions)
     test_sends = TestSendActivities(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-from email.errors import MessageError
 
 import aiosmtplib
 
@@ -19,7 +18,6 @@ from activities.channels.base import (
 from activities.email_message import DkimSigner, build_email
 from activities.smtp_pool import SmtpPool
 
-TEST_HEADER = "X-Herald-Test"
 _ENHANCED = re.compile(r"^\s*([245])\.(\d{1,3})\.(\d{1,3})\b")
 # Without an enhanced status code, these replies mean "no such mailbox/domain" (RFC 5321 §4.2.2-4.2.3).
 _BAD_MAILBOX_CODES = {550, 551, 553}
@@ -45,12 +43,11 @@ class EmailChannel:
                 delivery_key=message.delivery_key,
                 workspace_id=message.workspace_id,
                 unsubscribe_url=message.unsubscribe_url,
+                test=message.test,
+                eight_bit=self.pool.eight_bit,
             )
-        except (ValueError, TypeError, MessageError) as exc:  # a malformed address or name
+        except ValueError as exc:  # an address that cannot be sent to
             raise PermanentSendError(f"invalid email address: {exc}", suppress=SUPPRESS_BOUNCED) from exc
-        if message.test:
-            email.replace_header("Subject", f"[Test] {message.rendered.subject}")
-            email[TEST_HEADER] = "1"
         try:
             await self.pool.send(email, sign=self.dkim.sign if self.dkim else None)
         except Exception as exc:
