@@ -55,6 +55,10 @@ _text_config = ParserConfig(display_links=True, display_images=True)
 _IMG_SRC = re.compile(r"""(<img\b[^>]*?\bsrc\s*=\s*)(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))""", re.IGNORECASE)
 _MD_LINK = re.compile(r"\[([^\[\]\n]*)\]\(([^()\s]*)\)")
 _BLANK_LINES = re.compile(r"\n{3,}")
+# Closing block tags (not table cells or divs, which may be laid out inline-block) and the head's elements.
+_BLOCK_END = re.compile(
+    r"(</(?:p|h[1-6]|li|ul|ol|blockquote|head|title|style)>|<(?:meta|br|hr)\b[^<>]*>)(?=<)", re.IGNORECASE
+)
 
 
 def rewrite_image_sources(body: str, rewrite_url: Callable[[str], str]) -> str:
@@ -76,21 +80,51 @@ def email_document(body: str, *, subject: str, preheader: str) -> str:
             f'<span class="herald-preheader" style="{_PREHEADER_STYLE}">'
             f"{html.escape(preheader)}{_PREHEADER_FILLER}</span>"
         )
+    head, middle, before_body, tail = _SKELETON
+    # Only the body changes from one message to the next, so only the body is inlined per message (a third of the
+    # cost of inlining the whole document); the rest was inlined once, below.
+    content = _inliner.inline_fragment(body, LAYOUT_CSS)
+    return _break_lines(f"{head}{html.escape(subject)}{middle}{hidden}{before_body}{content}{tail}")
+
+
+def _inlined_skeleton() -> tuple[str, str, str, str]:
+    """The document around the title, the preheader and the body, CSS inlined: (head up to the title, from the
+    title to the preheader, from the preheader to the body, the rest)."""
+    slots = ("herald-slot-title", "herald-slot-preheader", "herald-slot-body")
     document = (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         '<meta http-equiv="X-UA-Compatible" content="IE=edge">'
         '<meta name="x-apple-disable-message-reformatting">'
-        f"<title>{html.escape(subject)}</title></head>"
-        f'<body class="herald-body">{hidden}'
+        f"<title>{slots[0]}</title></head>"
+        f'<body class="herald-body">\n{slots[1]}\n'  # line breaks where white space does not render (_break_lines)
         '<table role="presentation" class="herald-outer" width="100%" cellpadding="0" cellspacing="0" border="0">'
-        '<tr><td align="center">'
+        '<tr><td align="center">\n'
         f'<table role="presentation" class="herald-container" width="{MAX_WIDTH}" cellpadding="0" cellspacing="0" '
         'border="0" align="center">'
-        f'<tr><td class="herald-content">{body}</td></tr>'
+        f'<tr><td class="herald-content">{slots[2]}</td></tr>'
         "</table></td></tr></table></body></html>"
     )
-    return _inliner.inline(document)
+    inlined = _inliner.inline(document)
+    head, rest = inlined.split(slots[0])
+    middle, rest = rest.split(slots[1])
+    before_body, tail = rest.split(slots[2])
+    return head, middle, before_body, tail
+
+
+_SKELETON = _inlined_skeleton()
+
+
+def _break_lines(document: str) -> str:
+    """A line break after each closing block tag (and head element) that another tag follows.
+
+    The serialised document is one line; SMTP caps lines at 998 octets, so a single line would go quoted-printable,
+    folded every 76 characters. White space between block boxes does not render, so breaking there changes nothing
+    on screen and keeps the lines short enough to send as they are. Never inside `<pre>`, where it would show.
+    """
+    if "<pre" in document.lower():
+        return document
+    return _BLOCK_END.sub("\\1\n", document)
 
 
 def html_to_text(body: str) -> str:
