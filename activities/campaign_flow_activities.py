@@ -23,10 +23,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.campaign_activities import _finish_even_if_cancelled
 from activities.channels import Channels, OutgoingMessage, PermanentSendError, TransientSendError
 from activities.email_message import delivery_message_id
 from activities.render_context import LEAD_COLUMNS, WorkspaceRenderInfo, attached_media, workspace_render_info
+from activities.send_guard import finish_even_if_cancelled
 from core.settings import Settings
 from core.signing import media_url_rewriter, public_media_url, unsubscribe_url
 from domain.ab_split import VariantStats, in_test_group_expression, pick_winner, variant_expression
@@ -51,6 +51,7 @@ from domain.send_timing import (
     wait_until_instant,
     zone,
 )
+from domain.suppression import REMEMBER_ADDRESSES_SQL
 from models.campaigns import RunAudience
 from models.deliveries import Delivery
 from models.leads import CustomFieldDefinition, Lead
@@ -87,6 +88,8 @@ LEADS = Lead.__table__
 DELIVERIES = Delivery.__table__
 CONTEXT_TTL = 60.0  # seconds a worker reuses a run's plan and render data
 SUPPRESSIBLE = ("email", "sms", "whatsapp")
+CLAIM_CHUNK = 100  # leads claimed per statement while a send batch is under way
+HEARTBEAT_EVERY = 0.5  # seconds between a send batch's heartbeats (its heartbeat timeout is far longer)
 
 # Per lead and step: sent if any of its deliveries (primary or fallback) was sent, else failed if one failed, else
 # skipped (the primary's reason). The same rule for a batch's result and for a continued run's progress.
@@ -99,12 +102,18 @@ OUTCOMES_SQL = """
                  ELSE 'sending' END AS outcome,
             max(skip_reason) FILTER (WHERE NOT fallback) AS reason,
             bool_or(fallback AND status = 'sent') AS fb
-        FROM deliveries
-        WHERE run_id = :run_id {where}
+        FROM {deliveries}
         GROUP BY step, lead_id
     ) per_lead
     GROUP BY step, variant, outcome, reason, fb
 """
+RUN_DELIVERIES = "deliveries WHERE run_id = :run_id"
+# A page's deliveries at one step. The range on lead_id keeps the scan of the idempotency key's index within the
+# page whatever the planner's statistics say: with `lead_id = ANY(:ids)` alone, planned from the statistics of a
+# table that grows during the run, it scanned every delivery of the step so far.
+PAGE_DELIVERIES = (
+    "deliveries WHERE run_id = :run_id AND step = :step AND lead_id BETWEEN :first AND :last AND lead_id = ANY(:ids)"
+)
 
 
 @dataclass(frozen=True)
@@ -135,6 +144,54 @@ class Message:
     template: CompiledTemplate
     media_urls: tuple[str, ...]
     whatsapp_template: str
+
+
+class SentMarks:
+    """The 'sent' marks of one send batch, written in groups: one UPDATE for up to MAX_PENDING messages or
+    MAX_AGE seconds instead of one per message (a mark on its own session cost 1.2 ms here, the largest cost of a
+    broadcast after the send itself).
+
+    The batch flushes what is left when it ends, also when it is cancelled (worker shutdown). Only a worker killed
+    outright loses marks: those deliveries stay 'sending' and the retry resends them with the same Message-ID, the
+    window being at most MAX_AGE seconds of accepted messages, as with a kill between the provider's acceptance and a
+    single mark.
+    """
+
+    MAX_PENDING = 100
+    MAX_AGE = 0.05
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self.sessions = sessions
+        self._ids: list[int] = []
+        self._provider_ids: list[str | None] = []
+        self._oldest = 0.0
+
+    async def add(self, delivery_id: int, provider_message_id: str | None) -> None:
+        if not self._ids:
+            self._oldest = time.monotonic()
+        self._ids.append(delivery_id)
+        self._provider_ids.append(provider_message_id)
+        if len(self._ids) >= self.MAX_PENDING or time.monotonic() - self._oldest >= self.MAX_AGE:
+            await self.flush()
+
+    async def flush(self) -> None:
+        if not self._ids:
+            return
+        ids, provider_ids = self._ids, self._provider_ids
+        self._ids, self._provider_ids = [], []
+        async with self.sessions() as session:
+            await session.execute(_MARK_SENT, {"ids": ids, "pids": provider_ids})
+            await session.commit()
+
+
+_MARK_SENT = text(
+    """
+    UPDATE deliveries d SET status = 'sent', provider_message_id = m.pid, error = NULL, skip_reason = NULL,
+        updated_at = now(), sent_at = now()
+    FROM unnest(CAST(:ids AS bigint[]), CAST(:pids AS text[])) AS m(id, pid)
+    WHERE d.id = m.id
+    """
+)
 
 
 class CampaignFlowActivities:
@@ -230,11 +287,11 @@ class CampaignFlowActivities:
         )
         live = [lead for lead in leads if lead["exited"] is None]
         decisions = await self._decide(ctx, step, live, primary is None)
-        await self._claim(ctx, input, step, decisions)
-        pending = await self._pending(input, [lead["id"] for lead in live])
         by_id = {lead["id"]: lead for lead in live}
         transient: list[TransientSendError] = []
+        marks = SentMarks(self.sessions)
         done = 0
+        beat_at = 0.0
 
         async def deliver(delivery_id: int, lead_id: int, is_fallback: bool) -> None:
             nonlocal done
@@ -245,11 +302,11 @@ class CampaignFlowActivities:
                 if message is None:
                     await self._mark(delivery_id, "skipped", reason="no_template")
                 else:
-                    await self._send(ctx, input, channel, message, delivery_id, lead, is_fallback)
+                    await self._send(ctx, input, channel, message, delivery_id, lead, is_fallback, marks)
             except PermanentSendError as exc:
                 log.warning("delivery failed", lead_id=lead_id, channel=channel, error=exc.reason)
                 await self._mark(delivery_id, "failed", error=exc.reason)
-                await self._suppress(lead_id, channel, exc.suppress)
+                await self._suppress(ctx, lead, channel, exc.suppress)
                 if not is_fallback and step.fallback is not None:
                     follow_up = await self._claim_fallback(ctx, input, step, lead, exc.suppress)
                     if follow_up is not None:
@@ -259,17 +316,46 @@ class CampaignFlowActivities:
                 log.warning("transient send error", lead_id=lead_id, channel=channel, error=exc.reason)
                 transient.append(exc)
             done += 1
-            activity.heartbeat({"after_lead_id": input.after_lead_id, "done": done})
+            nonlocal beat_at
+            if time.monotonic() - beat_at >= HEARTBEAT_EVERY:
+                beat_at = time.monotonic()
+                activity.heartbeat({"after_lead_id": input.after_lead_id, "done": done})
 
-        queue = list(reversed(pending))
-        workers = max(1, min(self.channels.concurrency(step.channel), len(queue)))
+        queue: asyncio.Queue[tuple[int, int, bool] | None] = asyncio.Queue()
+        workers = max(1, self.channels.concurrency(step.channel))
+        stopping = False  # cancelled (worker shutdown): finish the messages in flight, start no others
+
+        async def claim_in_chunks() -> None:
+            """Claim the page a chunk at a time: sending starts once the first chunk is claimed, and the next
+            claims run while messages are in flight."""
+            try:
+                for start in range(0, len(live), CLAIM_CHUNK):
+                    if transient or stopping:
+                        break
+                    chunk = {lead["id"]: decisions[lead["id"]] for lead in live[start : start + CLAIM_CHUNK]}
+                    for item in await self._claim(ctx, input, step, chunk):
+                        queue.put_nowait(item)
+            finally:
+                for _ in range(workers):
+                    queue.put_nowait(None)
 
         async def drain() -> None:
-            while queue and not transient:
-                delivery_id, lead_id, is_fallback = queue.pop()
-                await _finish_even_if_cancelled(deliver(delivery_id, lead_id, is_fallback))
+            while (item := await queue.get()) is not None:
+                if not (transient or stopping):  # else what is left waits for the retry
+                    await deliver(*item)
 
-        for outcome in await asyncio.gather(*(drain() for _ in range(workers)), return_exceptions=True):
+        # Shielded as a whole: a cancellation lets every message in flight be sent *and recorded* (cut between the
+        # provider's acceptance and the record, the retry would send it again), then propagates.
+        work = asyncio.gather(claim_in_chunks(), *(drain() for _ in range(workers)), return_exceptions=True)
+        try:
+            outcomes = await asyncio.shield(work)
+        except asyncio.CancelledError:
+            stopping = True
+            await work
+            raise
+        finally:
+            await finish_even_if_cancelled(marks.flush())
+        for outcome in outcomes:
             if isinstance(outcome, BaseException):
                 raise outcome
         if transient:
@@ -301,7 +387,8 @@ class CampaignFlowActivities:
                 ),
                 {"run_id": input.run_id, "track": input.track, "after": input.after_lead_id, "limit": input.limit},
             )
-            return [dict(row._mapping) for row in rows]
+            keys = list(rows.keys())
+            return [dict(zip(keys, row, strict=True)) for row in rows]
 
     async def _more_after(self, input: SendStepInput, lead_id: int) -> bool:
         """Whether the track has leads after this one (a track's members do not change during a send step)."""
@@ -348,9 +435,10 @@ class CampaignFlowActivities:
 
     async def _claim(
         self, ctx: RunContext, input: SendStepInput, step: SendStep, decisions: dict[int, SendDecision]
-    ) -> None:
+    ) -> list[tuple[int, int, bool]]:
         """One delivery per lead (two with a fallback decided now) and the goal exits, in one transaction; rows that
-        exist (an earlier attempt) are left alone."""
+        exist (an earlier attempt) are left alone. Returns the deliveries to send, (id, lead, fallback): those
+        claimed now, and those an earlier attempt left 'sending'."""
         rows = []
         for lead_id, decision in decisions.items():
             rows.append(self._row(ctx, input, lead_id, step.channel, False, decision.primary, decision.reason))
@@ -362,9 +450,9 @@ class CampaignFlowActivities:
                 )
         exits = [(lead_id, d.exit_status) for lead_id, d in decisions.items() if d.exit_status]
         if not rows:
-            return
+            return []
         async with self.sessions() as session:
-            await session.execute(_INSERT_DELIVERY, rows)
+            inserted = await _insert_deliveries(session, rows)
             for status in sorted({status for _, status in exits}):
                 await session.execute(
                     text(
@@ -378,6 +466,12 @@ class CampaignFlowActivities:
                     },
                 )
             await session.commit()
+        to_send = [(row.id, row.lead_id, row.fallback) for row in inserted if row.status == "sending"]
+        if len(inserted) < len(rows):  # rows of an earlier attempt: send what it left in doubt
+            claimed_now = {(row.lead_id, row.fallback) for row in inserted}
+            earlier = sorted({row["lead_id"] for row in rows if (row["lead_id"], row["fallback"]) not in claimed_now})
+            to_send += await self._pending(input, earlier)
+        return sorted(to_send, key=lambda item: (item[1], item[2]))
 
     @staticmethod
     def _row(
@@ -409,7 +503,7 @@ class CampaignFlowActivities:
         reason = channel_skip_reason(lead, step.fallback.channel)
         row = self._row(ctx, input, lead["id"], step.fallback.channel, True, "skipped" if reason else "sending", reason)
         async with self.sessions() as session:
-            await session.execute(_INSERT_DELIVERY, [row])
+            await _insert_deliveries(session, [row])
             found = (
                 await session.execute(
                     text(
@@ -429,10 +523,10 @@ class CampaignFlowActivities:
         async with self.sessions() as session:
             rows = await session.execute(
                 text(
-                    "SELECT id, lead_id, fallback FROM deliveries WHERE run_id = :run_id AND step = :step "
-                    "AND lead_id = ANY(:ids) AND status = 'sending' ORDER BY lead_id, fallback"
+                    f"SELECT id, lead_id, fallback FROM {PAGE_DELIVERIES} AND status = 'sending' "
+                    "ORDER BY lead_id, fallback"
                 ),
-                {"run_id": input.run_id, "step": input.step, "ids": lead_ids},
+                {"run_id": input.run_id, **_page_keys(input, lead_ids)},
             )
             return [(row.id, row.lead_id, row.fallback) for row in rows]
 
@@ -445,6 +539,7 @@ class CampaignFlowActivities:
         delivery_id: int,
         lead: dict[str, Any],
         is_fallback: bool,
+        marks: SentMarks,
     ) -> None:
         unsubscribe = unsubscribe_url(self.settings, lead["id"], input.run_id, input.step)
         context = message_context(
@@ -477,7 +572,7 @@ class CampaignFlowActivities:
                 whatsapp_template=message.whatsapp_template,
             )
         )
-        await self._mark(delivery_id, "sent", provider_message_id=receipt.provider_message_id)
+        await marks.add(delivery_id, receipt.provider_message_id)
 
     async def _mark(
         self,
@@ -509,7 +604,9 @@ class CampaignFlowActivities:
             )
             await session.commit()
 
-    async def _suppress(self, lead_id: int, channel: str, reason: str | None) -> None:
+    async def _suppress(self, ctx: RunContext, lead: dict[str, Any], channel: str, reason: str | None) -> None:
+        """Suppress the lead's address on the channel, and remember its hash (REMEMBER_ADDRESSES_SQL) so that an
+        import cannot add the address again after the lead is deleted."""
         if reason is None or channel not in SUPPRESSIBLE:
             return
         async with self.sessions() as session:
@@ -518,22 +615,26 @@ class CampaignFlowActivities:
                     f"UPDATE leads SET suppressed_{channel} = :reason, updated_at = now() "
                     f"WHERE id = :id AND suppressed_{channel} IS NULL"
                 ),
-                {"id": lead_id, "reason": reason},
+                {"id": lead["id"], "reason": reason},
             )
+            address = address_of(lead, channel)
+            if address:
+                await session.execute(
+                    text(REMEMBER_ADDRESSES_SQL),
+                    {"w": ctx.workspace_id, "channel": channel, "reason": reason, "addresses": [address]},
+                )
             await session.commit()
 
     async def _page_result(self, input: SendStepInput, lead_ids: list[int]) -> SendStepResult:
         result = SendStepResult(processed=0)
         async with self.sessions() as session:
-            counts = await _outcomes(
-                session, input.run_id, "AND step = :step AND lead_id = ANY(:ids)", step=input.step, ids=lead_ids
-            )
+            counts = await _outcomes(session, input.run_id, PAGE_DELIVERIES, **_page_keys(input, lead_ids))
             attempted = await session.execute(
                 text(
-                    "SELECT channel, count(*) AS n FROM deliveries WHERE run_id = :run_id AND step = :step "
-                    "AND lead_id = ANY(:ids) AND status IN ('sent', 'failed') GROUP BY channel"
+                    f"SELECT channel, count(*) AS n FROM {PAGE_DELIVERIES} AND status IN ('sent', 'failed') "
+                    "GROUP BY channel"
                 ),
-                {"run_id": input.run_id, "step": input.step, "ids": lead_ids},
+                {"run_id": input.run_id, **_page_keys(input, lead_ids)},
             )
             result.attempted = {row.channel: row.n for row in attempted}
         for count in counts:
@@ -922,15 +1023,40 @@ class CampaignFlowActivities:
         return message
 
 
-_INSERT_DELIVERY = text(
+_INSERT_DELIVERIES = text(
     """
     INSERT INTO deliveries (workspace_id, run_id, step, lead_id, fallback, channel, status, skip_reason, variant,
                             marketing, attempts, created_at, updated_at)
-    VALUES (:workspace_id, :run_id, :step, :lead_id, :fallback, :channel, :status, :skip_reason, :variant,
-            true, 1, now(), now())
+    SELECT :workspace_id, :run_id, :step, r.lead_id, r.fallback, r.channel, r.status, r.skip_reason, :variant,
+           true, 1, now(), now()
+    FROM unnest(CAST(:lead_ids AS bigint[]), CAST(:fallbacks AS boolean[]), CAST(:channels AS text[]),
+                CAST(:statuses AS text[]), CAST(:reasons AS text[]))
+         AS r(lead_id, fallback, channel, status, skip_reason)
     ON CONFLICT ON CONSTRAINT uq_deliveries_idempotency DO NOTHING
+    RETURNING id, lead_id, fallback, status
     """
 )
+
+
+async def _insert_deliveries(session: AsyncSession, rows: list[dict[str, Any]]) -> list[Any]:
+    """Claim `rows` (of one run, step and variant) in one statement; rows that exist already are left alone.
+    Returns the rows inserted: id, lead_id, fallback, status."""
+    first = rows[0]
+    result = await session.execute(
+        _INSERT_DELIVERIES,
+        {
+            "workspace_id": first["workspace_id"],
+            "run_id": first["run_id"],
+            "step": first["step"],
+            "variant": first["variant"],
+            "lead_ids": [row["lead_id"] for row in rows],
+            "fallbacks": [row["fallback"] for row in rows],
+            "channels": [row["channel"] for row in rows],
+            "statuses": [row["status"] for row in rows],
+            "reasons": [row["skip_reason"] for row in rows],
+        },
+    )
+    return list(result)
 
 
 async def _run_row(session: AsyncSession, run_id: int) -> Any:
@@ -947,8 +1073,15 @@ async def _run_row(session: AsyncSession, run_id: int) -> Any:
     ).one_or_none()
 
 
-async def _outcomes(session: AsyncSession, run_id: int, where: str = "", **params: Any) -> list[StepCount]:
-    rows = await session.execute(text(OUTCOMES_SQL.format(where=where)), {"run_id": run_id, **params})
+def _page_keys(input: SendStepInput, lead_ids: list[int]) -> dict[str, Any]:
+    """PAGE_DELIVERIES' parameters besides the run."""
+    return {"step": input.step, "ids": lead_ids, "first": min(lead_ids), "last": max(lead_ids)}
+
+
+async def _outcomes(
+    session: AsyncSession, run_id: int, deliveries: str = RUN_DELIVERIES, **params: Any
+) -> list[StepCount]:
+    rows = await session.execute(text(OUTCOMES_SQL.format(deliveries=deliveries)), {"run_id": run_id, **params})
     return [
         StepCount(
             index=row.step,

@@ -564,6 +564,12 @@ async def test_fallback_to_sms_on_a_permanent_email_failure_or_an_impossible_ema
     assert faulty[0].attempts["bounce0@example.com"] == 1  # permanent: never retried
     suppressed = await rows(db, "SELECT suppressed_email FROM leads WHERE id = :i", i=bounce[0])
     assert suppressed[0].suppressed_email == "bounced"
+    remembered = await rows(  # the hashed entry outlives the lead: a later import cannot add the address again
+        db,
+        "SELECT reason FROM suppressions WHERE channel = 'email' "
+        "AND address_hash = encode(sha256(convert_to('bounce0@example.com', 'UTF8')), 'hex')",
+    )
+    assert [r.reason for r in remembered] == ["bounced"]
     step = progress.steps[0]
     assert (step.sent, step.failed, step.skipped, step.fallback_sent) == (5, 0, 1, 2)
 
