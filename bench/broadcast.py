@@ -2,7 +2,7 @@
 
 In the same run, to the same local SMTP sink (Herald's embedded sink, in its own process, storing every message in
 `outbox_messages`; with --discard, a sink that drops them, so the senders are measured without its writes):
-  1. raw: the leads already in memory, each message rendered from the same template (CompiledTemplate, build_email)
+  1. raw: the leads already in memory, each message rendered from the same template (CompiledTemplate, build_email: Herald's MIME composer)
      and sent with aiosmtplib over the same number of pooled connections: no Temporal, no database;
   2. engine: the campaign's flow run by CampaignWorkflow on a real worker process (`herald worker`): audience
      snapshot, batched send activities of 500 claiming a delivery row per lead, continue-as-new when suggested.
@@ -184,6 +184,7 @@ async def raw_loop(url: str, settings: Settings, workspace_id: int, connections:
                     delivery_key=f"raw:{lead['id']}",
                     workspace_id=workspace_id,
                     unsubscribe_url=unsubscribe,
+                    eight_bit=pool.eight_bit,
                 )
             )
 
@@ -268,7 +269,7 @@ async def main(args: argparse.Namespace) -> None:
         started = time.perf_counter()
         handle = await env.client.start_workflow(
             "CampaignWorkflow",
-            CampaignRunInput(campaign_id=campaign_id, run_id=run_id, run_number=1, batch_size=500),
+            CampaignRunInput(campaign_id=campaign_id, run_id=run_id, run_number=1, batch_size=args.batch_size),
             id=workflow_id,
             task_queue=queue,
             result_type=CampaignProgress,
@@ -305,6 +306,9 @@ def cli() -> None:
     parser.add_argument("--leads", type=int, default=100_000)
     parser.add_argument("--million", action="store_true", help="1,000,000 leads")
     parser.add_argument("--connections", type=int, default=5, help="SMTP connections (raw loop and worker pool)")
+    parser.add_argument(
+        "--batch-size", type=int, default=Settings().campaign_batch_size, help="leads per send activity"
+    )
     parser.add_argument("--discard", action="store_true", help="the sink drops messages instead of storing them")
     parser.add_argument("--serve-sink", nargs=2, metavar=("URL", "PORT"), help=argparse.SUPPRESS)
     args = parser.parse_args()

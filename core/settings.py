@@ -74,7 +74,7 @@ class Settings(BaseSettings):
         "production, the same value for the API and the worker).",
     )
 
-    campaign_batch_size: int = Field(default=500, ge=1, le=2000)
+    campaign_batch_size: int = Field(default=1000, ge=1, le=2000)  # leads per send activity
     activity_heartbeat_seconds: float = 30.0
 
     # Access control

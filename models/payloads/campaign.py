@@ -76,7 +76,7 @@ class CampaignRunInput(BaseModel):
     campaign_id: int
     run_id: int
     run_number: int
-    batch_size: int = Field(default=500, ge=1, le=2000)
+    batch_size: int = Field(default=1000, ge=1, le=2000)
     requires_approval: bool = False
     state: CampaignRunState | None = None
     flow_state: FlowRunState | None = None
