@@ -217,6 +217,57 @@ async def test_schedule_a_campaign_and_drag_it_to_another_day_on_the_calendar(li
     await page.close()
 
 
+async def test_a_marketer_test_sends_an_email_step_from_the_review_and_it_reaches_the_outbox(
+    live_app, browser, db, tenant
+):
+    """The review step's test send of an email step: the UI confirms it, the SMTP sink holds the message with the
+    "[Test]" subject (the Outbox page shows it), and nothing is recorded as a delivery."""
+    await make_campaign(db, await make_leads(db, 3), name="Factory campaign")  # tpl-0: an email template
+    await _member(db, tenant.workspace_id, "marketer@example.com", Role.marketer)
+    page = await _sign_in(browser, live_app, "marketer@example.com")
+    await page.goto(live_app + "/campaigns/new")
+    await page.locator('input[name="name"]').fill("Proofread me")
+    await page.get_by_role("button", name="Next →").click()
+    await page.get_by_role("button", name="Next →").click()  # audience: every lead
+    await page.get_by_role("button", name="Add send step", exact=True).click()
+    step = page.get_by_test_id("flow-step").first
+    await step.get_by_label("Channel", exact=True).select_option("email")
+    await step.get_by_label("Template", exact=True).select_option(label="tpl-0")
+    step_id = await step.get_attribute("data-step-id")
+    await expect(page.get_by_test_id("flow-problem-count")).to_have_text("0 errors", timeout=10_000)
+    await page.get_by_role("button", name="Next →").click()
+    await page.get_by_role("button", name="Next →").click()  # schedule: now
+    await expect(page.get_by_test_id("review-ready")).to_be_visible(timeout=15_000)
+
+    await page.locator('input[name="test_recipients"]').fill("qa@example.com")
+    await page.get_by_role("button", name="Send test").click()
+    result = page.get_by_test_id("test-send-result")
+    await expect(result).to_have_count(1, timeout=30_000)
+    await expect(result).to_contain_text(f"{step_id} qa@example.com sent")
+    await expect(result).to_have_class(re.compile(r"\bok\b"))
+
+    async with db() as session:
+        mails = (
+            await session.execute(text("SELECT workspace_id, channel, rcpt_to, subject, raw FROM outbox_messages"))
+        ).all()
+        deliveries = (await session.execute(text("SELECT count(*) FROM deliveries"))).scalar_one()
+    assert [(m.workspace_id, m.channel, m.rcpt_to) for m in mails] == [
+        (tenant.workspace_id, "email", ["qa@example.com"])
+    ]
+    assert mails[0].subject.startswith("[Test] Hello "), mails[0].subject
+    assert "X-Herald-Test: 1" in mails[0].raw
+    assert deliveries == 0
+
+    await page.get_by_role("link", name="Outbox", exact=True).click()
+    row = page.get_by_test_id("outbox-row")
+    await expect(row).to_have_count(1)
+    await expect(row).to_contain_text("qa@example.com")
+    await expect(row).to_contain_text("[Test] Hello ")
+    await row.click()
+    await expect(page.get_by_test_id("outbox-message").get_by_role("heading", level=2)).to_contain_text("[Test] Hello ")
+    await page.close()
+
+
 async def _member(db, workspace_id: int, email: str, role: Role) -> None:
     async with db() as session:
         user = await create_user(session, email, PASSWORD)

@@ -1,6 +1,7 @@
 import { createContext, useContext, useMemo, useState, type ReactNode } from "react";
 import type { RuleGroupType } from "react-querybuilder";
 import { useLeadFields } from "../api/queries";
+import { Options } from "../components/Options";
 import { FilterBuilder } from "../filters/LazyFilterBuilder";
 import { fieldMap, prepareFilter, toQuery } from "../filters/model";
 import {
@@ -214,6 +215,9 @@ function StepCard({ step, path, number }: { step: Step; path: StepPath; number: 
 
 type BodyProps<S extends Step> = { step: S; problems: PlacedProblem[]; update: (next: (s: Step) => Step) => void };
 
+/** The channels as `<Options>` items, labelled for people (the send step's channel and its fallback's). */
+const channelItems = (channels: readonly Channel[]) => channels.map((c) => ({ value: c, label: CHANNEL_LABELS[c] }));
+
 const bad = (problems: PlacedProblem[], field: string) => fieldProblems(problems, field).some((p) => p.severity === "error");
 
 function SendBody({ step, problems, update }: BodyProps<SendStep>) {
@@ -236,11 +240,7 @@ function SendBody({ step, problems, update }: BodyProps<SendStep>) {
               set({ channel, template_id: null, template_version: null, fallback: keepFallback });
             }}
           >
-            {CHANNELS.map((c) => (
-              <option key={c} value={c}>
-                {CHANNEL_LABELS[c]}
-              </option>
-            ))}
+            <Options items={channelItems(CHANNELS)} />
           </select>
         </label>
         <TemplatePicker
@@ -279,11 +279,7 @@ function SendBody({ step, problems, update }: BodyProps<SendStep>) {
                 set({ fallback: { channel: event.target.value as Channel, template_id: null, template_version: null } })
               }
             >
-              {otherChannels.map((c) => (
-                <option key={c} value={c}>
-                  {CHANNEL_LABELS[c]}
-                </option>
-              ))}
+              <Options items={channelItems(otherChannels)} />
             </select>
           </label>
           <TemplatePicker

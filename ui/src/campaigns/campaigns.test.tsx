@@ -65,6 +65,39 @@ describe("flow editor", () => {
     expect(html).toContain("Welcome");
     expect(html).toContain("Exit on goal");
   });
+
+  it("offers every channel for a send step and the other channels for its fallback", () => {
+    const withFallback: Flow = {
+      steps: [
+        {
+          id: "welcome",
+          type: "send",
+          channel: "email",
+          template_id: 11,
+          template_version: null,
+          fallback: { channel: "sms", template_id: 21, template_version: null },
+        },
+      ],
+      exit_on_statuses: [],
+    };
+    const html = render(<FlowEditor flow={withFallback} onChange={() => undefined} statuses={[]} problems={[]} />);
+    const select = (label: string) => {
+      const start = html.indexOf(`aria-label="${label}"`);
+      return html.slice(start, html.indexOf("</select>", start));
+    };
+    const options = (label: string) => [...select(label).matchAll(/<option value="(\w+)"( selected="")?>([^<]*)</g)];
+    expect(options("Channel").map((m) => [m[1], m[3]])).toEqual([
+      ["email", "Email"],
+      ["sms", "SMS"],
+      ["whatsapp", "WhatsApp"],
+    ]);
+    expect(options("Channel").find((m) => m[2])?.[1]).toBe("email");
+    expect(options("Fallback channel").map((m) => [m[1], m[3]])).toEqual([
+      ["sms", "SMS"],
+      ["whatsapp", "WhatsApp"],
+    ]);
+    expect(options("Fallback channel").find((m) => m[2])?.[1]).toBe("sms");
+  });
 });
 
 describe("campaign page parts", () => {
