@@ -180,11 +180,11 @@ class SentMarks:
         ids, provider_ids = self._ids, self._provider_ids
         self._ids, self._provider_ids = [], []
         async with self.sessions() as session:
-            await session.execute(_MARK_SENT, {"ids": ids, "pids": provider_ids})
+            await session.execute(MARK_SENT_SQL, {"ids": ids, "pids": provider_ids})
             await session.commit()
 
 
-_MARK_SENT = text(
+MARK_SENT_SQL = text(
     """
     UPDATE deliveries d SET status = 'sent', provider_message_id = m.pid, error = NULL, skip_reason = NULL,
         updated_at = now(), sent_at = now()
@@ -452,7 +452,7 @@ class CampaignFlowActivities:
         if not rows:
             return []
         async with self.sessions() as session:
-            inserted = await _insert_deliveries(session, rows)
+            inserted = await insert_deliveries(session, rows)
             for status in sorted({status for _, status in exits}):
                 await session.execute(
                     text(
@@ -503,7 +503,7 @@ class CampaignFlowActivities:
         reason = channel_skip_reason(lead, step.fallback.channel)
         row = self._row(ctx, input, lead["id"], step.fallback.channel, True, "skipped" if reason else "sending", reason)
         async with self.sessions() as session:
-            await _insert_deliveries(session, [row])
+            await insert_deliveries(session, [row])
             found = (
                 await session.execute(
                     text(
@@ -1023,7 +1023,7 @@ class CampaignFlowActivities:
         return message
 
 
-_INSERT_DELIVERIES = text(
+INSERT_DELIVERIES_SQL = text(
     """
     INSERT INTO deliveries (workspace_id, run_id, step, lead_id, fallback, channel, status, skip_reason, variant,
                             marketing, attempts, created_at, updated_at)
@@ -1038,12 +1038,12 @@ _INSERT_DELIVERIES = text(
 )
 
 
-async def _insert_deliveries(session: AsyncSession, rows: list[dict[str, Any]]) -> list[Any]:
+async def insert_deliveries(session: AsyncSession, rows: list[dict[str, Any]]) -> list[Any]:
     """Claim `rows` (of one run, step and variant) in one statement; rows that exist already are left alone.
     Returns the rows inserted: id, lead_id, fallback, status."""
     first = rows[0]
     result = await session.execute(
-        _INSERT_DELIVERIES,
+        INSERT_DELIVERIES_SQL,
         {
             "workspace_id": first["workspace_id"],
             "run_id": first["run_id"],
