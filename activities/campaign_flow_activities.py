@@ -46,6 +46,7 @@ from domain.filters import FilterError, compile_filter, parse_filter
 from domain.lists import filter_context_from
 from domain.rendering import CompiledTemplate, MessageContent, TemplateError, message_context
 from domain.send_timing import (
+    allowed_until,
     next_allowed_instant,
     timezone_buckets,
     wait_until_instant,
@@ -693,7 +694,12 @@ class CampaignFlowActivities:
         if per_zone is None:
             assert single is not None
             return TimingPlan(groups=[TrackGroup(track=input.track, ready_at=single, leads=0)])
-        return await self._regroup(input, await self._zone_counts(input), per_zone)
+        plan = await self._regroup(input, await self._zone_counts(input), per_zone)
+        if input.kind == "send":
+            for group in plan.groups:
+                ends = [allowed_until(group.ready_at, zone(name, workspace_tz), schedule) for name in group.zones]
+                group.window_ends_at = min((end for end in ends if end is not None), default=None)
+        return plan
 
     async def _zone_counts(self, input: PlanTimingInput) -> dict[str, int]:
         async with self.sessions() as session:

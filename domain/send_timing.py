@@ -198,6 +198,37 @@ def next_allowed_instant(instant: datetime, tz: Zone, schedule: CampaignSchedule
     return earliest_allowed(instant, tz, weekdays=schedule.weekdays, quiet=quiet)
 
 
+def allowed_until(instant: datetime, tz: Zone, schedule: CampaignSchedule) -> datetime | None:
+    """When the sending window open at `instant` closes in the zone: the first later instant that quiet hours or
+    an excluded weekday forbid. None when the schedule has no window, or `instant` itself is not allowed.
+
+    A send step that takes a while (throttled, or large) checks this between batches, so it stops at the quiet
+    hours instead of sending through them.
+    """
+    quiet = None if schedule.quiet_hours is None else (schedule.quiet_hours.start, schedule.quiet_hours.end)
+    window = None if quiet is None else (_time(quiet[0]), _time(quiet[1]))
+    if window is not None and window[0] == window[1]:
+        window = None
+    allowed_days = set(schedule.weekdays)
+    if window is None and len(allowed_days) == 7:
+        return None
+    tz = zone(tz)
+    instant = _aware(instant)
+    if not _allowed(instant, tz, allowed_days, window):
+        return None
+    horizon = instant + timedelta(days=SEARCH_DAYS)
+    candidates = set(_transitions(tz, instant, horizon))
+    first_day = _wall(instant, tz).date()
+    for offset in range(0, SEARCH_DAYS + 1):
+        day = first_day + timedelta(days=offset)
+        for moment in (time(0, 0), *(() if window is None else (window[0],))):
+            candidates.update(_occurrences(datetime.combine(day, moment), tz))
+    for candidate in sorted(c for c in candidates if instant < c <= horizon):
+        if not _allowed(candidate, tz, allowed_days, window):
+            return candidate
+    return None
+
+
 def timezone_buckets(
     lead_timezones: Mapping[str, int],
     day: date,

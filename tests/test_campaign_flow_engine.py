@@ -8,6 +8,7 @@ these tests depend only on the engine.
 from __future__ import annotations
 
 import asyncio
+import os
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
@@ -16,6 +17,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -421,6 +423,39 @@ async def test_quiet_hours_defer_each_lead_to_its_own_sending_window(time_env, s
                 local = at.astimezone(ZoneInfo(name))
                 assert 8 <= local.hour < 20 and local.weekday() < 5, (name, local)
                 assert at - started < timedelta(days=4)
+
+
+async def test_a_throttled_step_stops_at_the_quiet_hours_and_resumes_after_them(time_env, settings, db, tenant):
+    """Quiet hours that start while a throttled step is under way hold the rest of the step until they end."""
+    template = await make_template(db)
+    lead_ids = await make_leads(db, 30, timezone="UTC")
+    now = (await time_env.get_current_time()).astimezone(UTC)
+    quiet_start = now.replace(second=0, microsecond=0) + timedelta(minutes=2)
+    quiet_end = quiet_start + timedelta(hours=6)
+    schedule = {
+        "mode": "now",
+        "throttle_per_minute": {"email": 10},
+        "quiet_hours": {"start": quiet_start.strftime("%H:%M"), "end": quiet_end.strftime("%H:%M")},
+    }
+    run = await make_flow_run(db, {"steps": [send("hello", template)]}, lead_ids, schedule=schedule)
+    async with engine_worker(time_env.client, settings, db):
+        handle = await start(time_env.client, settings, run)
+        progress = await handle.result()
+
+    assert progress.steps[0].sent == 30 and progress.steps[0].skipped == 0, progress
+    times = [
+        decided_at(await history_events(handle), e) for e in scheduled(await history_events(handle), "send_step_batch")
+    ]
+    assert len(times) == 3, times
+    assert not [t for t in times if quiet_start <= t < quiet_end], (times, quiet_start, quiet_end)
+    assert times[0] < quiet_start and times[-1] >= quiet_end  # begun before the quiet hours, finished after them
+    sent_at = await rows(db, "SELECT sent_at FROM deliveries WHERE run_id = :r AND status = 'sent'", r=run.run_id)
+    assert len(sent_at) == 30
+    if os.environ.get("HERALD_RECORD_HISTORIES") == "1":  # tests/test_replay.py replays it
+        history = await handle.fetch_history()
+        (Path(__file__).parent / "histories" / "CampaignWorkflow-flow-quiet-hours-mid-step.json").write_text(
+            history.to_json()
+        )
 
 
 # --- A/B split --------------------------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from domain.send_timing import (
+    allowed_until,
     defer_for_quiet_hours,
     defer_to_weekday,
     earliest_allowed,
@@ -211,6 +212,31 @@ def schedule(quiet: tuple[str, str] | None = ("22:00", "08:00"), weekdays=MON_FR
 )
 def test_next_allowed_instant_combines_quiet_hours_and_weekdays(at, expected):
     assert next_allowed_instant(at, PARIS, schedule()) == expected
+
+
+@pytest.mark.parametrize(
+    ("at", "expected"),
+    [
+        (local("Europe/Paris", 2026, 6, 4, 9, 0), local("Europe/Paris", 2026, 6, 4, 22, 0)),  # Thu: the quiet hours
+        (local("Europe/Paris", 2026, 6, 5, 21, 59), local("Europe/Paris", 2026, 6, 5, 22, 0)),
+        (local("Europe/Paris", 2026, 6, 5, 23, 0), None),  # inside the quiet hours: no window is open
+        (local("Europe/Paris", 2026, 3, 29, 9, 0), None),  # Sunday: not a sending day
+    ],
+)
+def test_allowed_until_is_when_the_open_window_closes(at, expected):
+    assert allowed_until(at, PARIS, schedule()) == expected
+
+
+def test_allowed_until_without_quiet_hours_ends_with_the_last_sending_day():
+    friday_noon = local("Europe/Paris", 2026, 6, 5, 12, 0)
+    assert allowed_until(friday_noon, PARIS, schedule(quiet=None)) == local("Europe/Paris", 2026, 6, 6, 0, 0)
+    assert allowed_until(friday_noon, PARIS, CampaignSchedule()) is None  # no window at all
+
+
+def test_allowed_until_sees_quiet_hours_reached_by_a_clock_change():
+    # Quiet from 02:30; on 29 March 2026 Paris jumps from 02:00 to 03:00, straight into the quiet hours.
+    late = schedule(quiet=("02:30", "05:00"), weekdays=list(range(7)))
+    assert allowed_until(local("Europe/Paris", 2026, 3, 29, 1, 0), PARIS, late) == utc(2026, 3, 29, 1, 0)
 
 
 def test_without_rules_every_instant_is_allowed():

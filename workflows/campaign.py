@@ -383,6 +383,13 @@ class CampaignWorkflow:
         step = step_at(plan.flow, position)
         index = self._indexes[position]
         if isinstance(step, SendStep):
+            if (
+                track.planned
+                and track.window_ends_at is not None
+                and workflow.now() >= track.window_ends_at
+                and workflow.patched("send-window-recheck")
+            ):
+                track.planned = False  # the sending window closed partway through the step: plan it again
             if self._has_window() and not track.planned:
                 await self._plan_timing(input, track, "send", index)
                 return
@@ -420,6 +427,7 @@ class CampaignWorkflow:
         track.cursor = 0
         track.planned = False
         track.ready_at = None
+        track.window_ends_at = None
         track.entered_at = workflow.now()
 
     async def _send_batch(self, input: CampaignRunInput, track: TrackState, step: SendStep, index: int) -> None:
@@ -503,6 +511,7 @@ class CampaignWorkflow:
                 kept = True
                 track.ready_at, track.planned, track.zones = group.ready_at, planned, group.zones or track.zones
                 track.leads = group.leads or track.leads
+                track.window_ends_at = group.window_ends_at
                 continue
             state.tracks.append(
                 track.model_copy(
@@ -512,7 +521,10 @@ class CampaignWorkflow:
                         "planned": planned,
                         "leads": group.leads,
                         "zones": group.zones,
-                        "cursor": 0,
+                        # Planned again partway through a send step, a new track skips the leads it already had
+                        # (pages go in lead id order); before a step starts, the cursor is 0 anyway.
+                        "cursor": track.cursor,
+                        "window_ends_at": group.window_ends_at,
                     }
                 )
             )

@@ -52,6 +52,9 @@ class TrackState(BaseModel):
     entered_at: datetime | None = Field(default=None, description="When the track reached `position`")
     leads: int = Field(default=0, description="How many leads the track had when it was formed (informative)")
     zones: list[str] = Field(default_factory=list, description="The timezones of a timezone-bucket track")
+    window_ends_at: datetime | None = Field(
+        default=None, description="Send steps under quiet hours/weekdays: when the planned sending window closes"
+    )
 
 
 class FlowRunState(BaseModel):
@@ -237,6 +240,9 @@ class TrackGroup(BaseModel):
     ready_at: datetime
     leads: int
     zones: list[str] = Field(default_factory=list)
+    window_ends_at: datetime | None = Field(
+        default=None, description="Send plans: when the first of the group's zones leaves the sending window"
+    )
 
 
 class TimingPlan(BaseModel):
