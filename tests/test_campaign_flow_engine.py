@@ -33,8 +33,10 @@ from temporalio.client import (
 )
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError
-from temporalio.testing import WorkflowEnvironment
+from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 
+from activities.campaign_activities import CampaignActivities
+from activities.campaign_flow_activities import CampaignFlowActivities
 from activities.channels import Channels, PermanentSendError, TransientSendError, channels_from_settings
 from activities.smtp_pool import SmtpConfig, SmtpPool
 from core.temporal import test_server_binary as time_skipping_server
@@ -49,6 +51,7 @@ from models.payloads.campaign import (
     DryRunResult,
     Reschedule,
     SendStepInput,
+    SnapshotAudienceInput,
 )
 from models.templates import Template, TemplateVersion
 from tests import conftest
@@ -663,6 +666,53 @@ async def test_worker_killed_mid_step_then_each_lead_gets_the_step_exactly_once(
     recipients = await sink_recipients(db, run.run_id)
     assert len(recipients) == 200 and set(recipients.values()) == {1}
     assert progress.steps[0].sent == 200
+
+
+class CancelAfterAccepted(SmtpPool):
+    """The real pool; has the activity cancelled right after the server accepted the n-th message."""
+
+    def __init__(self, real: SmtpPool, env: ActivityEnvironment, after: int):
+        super().__init__(real.config)
+        self.real, self.env, self.after, self.accepted = real, env, after, 0
+
+    async def send(self, message, **kwargs) -> None:
+        await self.real.send(message, **kwargs)
+        self.accepted += 1
+        if self.accepted == self.after:
+            self.env.cancel()
+            await asyncio.sleep(0)  # the cancellation lands here, before the delivery is marked
+
+
+async def test_a_send_batch_cancelled_midway_records_every_accepted_message_and_the_retry_sends_the_rest(
+    settings, db, tenant
+):
+    template = await make_template(db)
+    lead_ids = await make_leads(db, 40)
+    run = await make_flow_run(db, {"steps": [send("hello", template)]}, lead_ids)
+    real = conftest.make_smtp_pool(settings)
+    env = ActivityEnvironment()
+    cancelling = CancelAfterAccepted(real, env, after=15)
+    await env.run(
+        CampaignActivities(db, real, settings.mail_from, settings).snapshot_audience,
+        SnapshotAudienceInput(campaign_id=run.campaign_id, run_id=run.run_id),
+    )
+    batch = SendStepInput(run_id=run.run_id, track=0, step=0, limit=100)
+
+    flow = CampaignFlowActivities(
+        sessions=db, channels=channels_from_settings(settings, cancelling, db), settings=settings
+    )
+    with pytest.raises(asyncio.CancelledError):
+        await env.run(flow.send_step_batch, batch)
+    statuses = Counter(row.status for row in await deliveries(db, run.run_id))
+    assert statuses["sent"] == cancelling.accepted >= 15  # the messages in flight finished and were all recorded
+    assert statuses["sent"] < 40 and statuses["sending"] == 40 - statuses["sent"]
+
+    retry = CampaignFlowActivities(sessions=db, channels=channels_from_settings(settings, real, db), settings=settings)
+    result = await ActivityEnvironment().run(retry.send_step_batch, batch)
+    await real.close()
+    assert result.sent == 40
+    recipients = await sink_recipients(db, run.run_id)
+    assert len(recipients) == 40 and set(recipients.values()) == {1}  # each lead once, across both attempts
 
 
 async def test_pause_holds_the_flow_and_resume_finishes_it(temporal_client, settings, db, tenant):
