@@ -239,6 +239,22 @@ async def raw_loop(
     return len(leads), seconds
 
 
+async def activity_seconds(client, workflow_id: str) -> dict[str, float]:
+    """Seconds from scheduled to completed, summed per activity type, over the run's executions (the first one's
+    only, which is all there is below continue-as-new)."""
+    history = await client.get_workflow_handle(workflow_id).fetch_history()
+    scheduled: dict[int, tuple[str, float]] = {}
+    totals: dict[str, float] = {}
+    for event in history.events:
+        if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+            name = event.activity_task_scheduled_event_attributes.activity_type.name
+            scheduled[event.event_id] = (name, event.event_time.ToMicroseconds() / 1e6)
+        elif event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
+            name, at = scheduled[event.activity_task_completed_event_attributes.scheduled_event_id]
+            totals[name] = totals.get(name, 0.0) + event.event_time.ToMicroseconds() / 1e6 - at
+    return totals
+
+
 async def history_size(client, workflow_id: str) -> tuple[int, int, int]:
     """(executions, events of the largest, events in all) of the run's continue-as-new chain."""
     handle = client.get_workflow_handle(workflow_id)
@@ -321,6 +337,7 @@ async def main(args: argparse.Namespace) -> None:
         progress = await handle.result()
         engine_seconds = time.perf_counter() - started
         executions, largest, events = await history_size(env.client, workflow_id)
+        spent = await activity_seconds(env.client, workflow_id)
         # After the engine, so that the engine meets the leads as a first broadcast does.
         floor_count, floor_seconds = await raw_loop(url, settings, workspace_id, args.connections, floor_run_id)
 
@@ -339,6 +356,11 @@ async def main(args: argparse.Namespace) -> None:
         print(
             f"engine / raw: {engine_rate / raw_rate:.0%}   (targets: >= 1,500 msgs/s and >= 70%);"
             f"   engine / floor: {engine_rate / floor_rate:.0%}"
+        )
+        print(
+            "engine time in activities: "
+            + ", ".join(f"{name} {seconds:.1f}s" for name, seconds in sorted(spent.items(), key=lambda i: -i[1]))
+            + f"; outside them {engine_seconds - sum(spent.values()):.1f}s"
         )
         print(f"history: {executions} execution(s), largest {largest:,} events, {events:,} in all (target < 10,000)")
     finally:
