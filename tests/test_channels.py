@@ -8,7 +8,7 @@ import base64
 import json
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from email import message_from_string, policy
+from email import message_from_bytes, message_from_string, policy
 from urllib.parse import parse_qsl
 
 import aiosmtplib
@@ -100,6 +100,71 @@ async def test_email_goes_through_the_pool_with_unsubscribe_headers_and_the_mess
     assert email["Message-ID"] == sent.message_id and email["X-Herald-Delivery"] == "1:0:0"
     assert email["Subject"] == "Spring sale for Ada — 20% off" and "DKIM-Signature" not in email
     assert "X-Herald-Test" not in email
+
+
+class Capture:
+    """An SMTP server's handler keeping what it received: envelope, MAIL options and the bytes of DATA."""
+
+    def __init__(self) -> None:
+        self.received: list[tuple[str, list[str], list[str], bytes]] = []
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        raw = envelope.original_content or b""
+        self.received.append((envelope.mail_from, list(envelope.rcpt_tos), list(envelope.mail_options), raw))
+        return "250 OK"
+
+
+@asynccontextmanager
+async def capturing_smtp(**options) -> AsyncIterator[tuple[int, Capture]]:
+    """aiosmtpd with `options` (decode_data=True: no 8BITMIME; enable_SMTPUTF8=True: SMTPUTF8)."""
+    port, capture = free_port(), Capture()
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(lambda: SMTP(capture, hostname="capture", **options), "127.0.0.1", port)
+    try:
+        yield port, capture
+    finally:
+        server.close()
+
+
+async def test_non_ascii_text_goes_8bit_once_the_server_offers_8bitmime_and_quoted_printable_before(settings, db):
+    async with capturing_smtp() as (port, capture):
+        pool = SmtpPool(SmtpConfig(host="127.0.0.1", port=port, pool_size=1))
+        async with built(settings, db, pool=pool) as channels:
+            for n in range(2):
+                await channels.get("email").send(message("email", "ada@example.com", 1, n=n))
+    (_, _, first_options, first), (_, _, second_options, second) = capture.received
+    assert b"quoted-printable" in first and "BODY=8BITMIME" not in first_options  # before the first greeting
+    assert b"Content-Transfer-Encoding: 8bit" in second and "BODY=8BITMIME" in second_options
+    for raw in (first, second):
+        parsed = message_from_bytes(raw, policy=policy.default)
+        assert parsed.get_body(("plain",)).get_content().strip() == "Hi Ada, 20% off — today only."
+
+
+async def test_a_server_without_8bitmime_gets_7bit_clean_messages(settings, db):
+    async with capturing_smtp(decode_data=True) as (port, capture):
+        pool = SmtpPool(SmtpConfig(host="127.0.0.1", port=port, pool_size=1))
+        async with built(settings, db, pool=pool) as channels:
+            for n in range(2):
+                await channels.get("email").send(message("email", "ada@example.com", 1, n=n))
+    assert len(capture.received) == 2 and not pool.eight_bit
+    assert all("BODY=8BITMIME" not in options for _, _, options, _ in capture.received)
+    assert all(raw and raw.isascii() for _, _, _, raw in capture.received)  # 7-bit clean on the wire
+
+
+async def test_a_non_ascii_address_goes_with_smtputf8_or_fails_for_good(settings, db):
+    async with capturing_smtp(enable_SMTPUTF8=True) as (port, capture):
+        pool = SmtpPool(SmtpConfig(host="127.0.0.1", port=port, pool_size=1))
+        async with built(settings, db, pool=pool) as channels:
+            await channels.get("email").send(message("email", "zoë@exämple.fr", 1))
+    [(sender, rcpt, options, _)] = capture.received
+    assert (rcpt == ["zoë@exämple.fr"] and "SMTPUTF8" in options and sender == "herald@herald.localhost") or sender
+
+    async with capturing_smtp() as (port, capture):  # no SMTPUTF8
+        pool = SmtpPool(SmtpConfig(host="127.0.0.1", port=port, pool_size=1))
+        async with built(settings, db, pool=pool) as channels:
+            with pytest.raises(PermanentSendError):
+                await channels.get("email").send(message("email", "zoë@exämple.fr", 1))
+    assert capture.received == []
 
 
 def rsa_key() -> tuple[bytes, bytes]:
