@@ -666,9 +666,8 @@ class CampaignFlowActivities:
             if schedule.mode != "local_time" or schedule.date is None or schedule.local_time is None:
                 raise ApplicationError("the schedule has no local time", type="ConfigurationError", non_retryable=True)
             counts = await self._zone_counts(input)
-            buckets = timezone_buckets(
-                counts, datetime.fromisoformat(schedule.date).date(), schedule.local_time, workspace_tz, schedule
-            )
+            day = datetime.fromisoformat(input.date or schedule.date).date()
+            buckets = timezone_buckets(counts, day, schedule.local_time, workspace_tz, schedule)
             lookup = {name: bucket.fire_at for bucket in buckets for name in bucket.zones}
             return await self._regroup(input, counts, lambda name: max(lookup[name], now))
         if input.kind == "wait":

@@ -34,6 +34,7 @@ from api.campaign_service import (
     flow_json,
     flow_of,
     flow_problems,
+    last_fire_time,
     legacy_flow,
     pin_versions,
     refuse,
@@ -66,6 +67,7 @@ from domain.campaign_flow import iter_steps, path_label
 from domain.contacts import ContactError, normalise_email, normalise_phone
 from domain.permissions import Permission
 from domain.progress import percent_done
+from domain.send_timing import zone
 from models.campaigns import ACTIVE_STATUSES, ApprovalStatus, Campaign, CampaignRun, CampaignStatus
 from models.payloads.campaign import CampaignProgress, CampaignRunInput
 from models.payloads.campaign_flow import CampaignSchedule, FlowDefinition, SendStep
@@ -444,19 +446,24 @@ async def decide(scope: Scope, client: Client, campaign_id: int, approved: bool,
 
 async def reschedule(scope: Scope, client: Client | None, campaign_id: int, at: datetime) -> None:
     """Moves the start: a draft's (or rejected campaign's) schedule only; a scheduled run's or one waiting for approval
-    through its `reschedule` signal. Local-time campaigns move by editing their date."""
+    through its `reschedule` signal. A campaign sent at each lead's local time keeps its local time and moves to the
+    date `at` falls on in the workspace's timezone (its run plans its timezone buckets again)."""
     campaign = await scope.get(Campaign, campaign_id, "campaign", for_update=True)
     now = _now()
     if at <= now:
         raise ApiError(422, "at: the new start time is in the past", field="at")
     schedule = schedule_of(campaign.schedule)
-    if schedule.mode == "local_time":
-        raise ApiError(
-            409, "a campaign sent at each lead's local time moves by editing its date", field="at", code="invalid_state"
-        )
     if campaign.status not in (*UNLAUNCHED, *WAITING):
         raise ApiError(409, f"cannot reschedule: the campaign is {campaign.status}", code="invalid_state")
-    moved = schedule.model_copy(update={"mode": "at", "at": at.astimezone(UTC)})
+    new_date: str | None = None
+    if schedule.mode == "local_time":
+        workspace = await workspace_of(scope)
+        new_date = at.astimezone(zone(workspace.timezone, "UTC")).date().isoformat()
+        moved = schedule.model_copy(update={"date": new_date})
+        if (last_fire_time(moved) or now) <= now:
+            raise ApiError(422, "at: the new date has passed in every timezone", field="at")
+    else:
+        moved = schedule.model_copy(update={"mode": "at", "at": at.astimezone(UTC)})
     before = {"schedule": campaign.schedule, "scheduled_at": str(campaign.scheduled_at)}
     campaign.schedule = schedule_json(moved)
     campaign.scheduled_at = first_fire_time(moved)
@@ -474,13 +481,20 @@ async def reschedule(scope: Scope, client: Client | None, campaign_id: int, at: 
         "campaign",
         campaign_id,
         before=before,
-        after={"at": moved.at.isoformat(), "run": run.number if run else None},
+        after={
+            "at": (moved.at or campaign.scheduled_at).isoformat(),
+            "date": new_date,
+            "run": run.number if run else None,
+        },
     )
     if run is not None:
         if client is None:
             raise ApiError(503, "Temporal is needed to move a launched campaign", code="unavailable")
+        change = (
+            {"at": campaign.scheduled_at.isoformat(), "date": new_date} if new_date else {"at": moved.at.isoformat()}
+        )
         try:
-            await _handle(client, run).signal("reschedule", {"at": moved.at.isoformat()})
+            await _handle(client, run).signal("reschedule", change)
         except RPCError as exc:
             await scope.session.rollback()
             raise ApiError(409, f"cannot reschedule: {exc.message}", code="invalid_state") from exc
@@ -543,7 +557,7 @@ async def calendar(scope: Scope, start: datetime, end: datetime) -> list[Calenda
                 end=finish,
                 schedule_mode=schedule.mode,
                 channels=channels,
-                can_reschedule=waiting and schedule.mode != "local_time",
+                can_reschedule=waiting,
             )
         )
     return entries

@@ -364,6 +364,56 @@ async def test_local_time_schedule_lands_each_lead_at_nine_in_its_own_timezone(t
     )
 
 
+async def test_a_local_time_run_moved_to_another_date_lands_at_nine_on_that_date_across_a_clock_change(
+    settings, db, tenant
+):
+    template = await make_template(db)
+    lead_zone: dict[int, str] = {}
+    for name in ("Europe/Paris", "America/New_York", "Asia/Tokyo"):
+        for lead_id in await make_leads(db, 2, prefix=f"d{name.replace('/', '').lower()}", timezone=name):
+            lead_zone[lead_id] = name
+    # Friday 26 March 2027, moved to Monday 29 March: Paris changes to summer time on the 28th, so 09:00 there is
+    # 08:00 UTC before and 07:00 UTC after. Shifting the buckets by three days would send at 10:00.
+    schedule = {"mode": "local_time", "date": "2027-03-26", "local_time": "09:00"}
+    run = await make_flow_run(db, {"steps": [send("morning", template)]}, sorted(lead_zone), schedule=schedule)
+    # Its own time-skipping server: after another test's run, the shared one can skip straight past the wait.
+    time_env = await WorkflowEnvironment.start_time_skipping(
+        data_converter=pydantic_data_converter, test_server_existing_path=time_skipping_server()
+    )
+    try:
+        async with engine_worker(time_env.client, settings, db):
+            handle = await start(time_env.client, settings, run)
+            await eventually(lambda: _query(handle, "scheduled"), timeout=30)
+            moved_first = datetime(2027, 3, 28, 19, 0, tzinfo=UTC)  # 09:00 on the 29th at UTC+14
+            await handle.signal(CampaignWorkflow.reschedule, Reschedule(at=moved_first, date="2027-03-29"))
+            progress = await handle.result()
+            events = await history_events(handle)
+            history = await handle.fetch_history()
+    finally:
+        await time_env.shutdown()
+
+    assert progress.status == "completed" and progress.steps[0].sent == len(lead_zone)
+    tracks = {
+        row.lead_id: row.track
+        for row in await rows(db, "SELECT lead_id, track FROM campaign_run_audience WHERE run_id = :r", r=run.run_id)
+    }
+    sent_at: dict[int, datetime] = {}
+    for event in scheduled(events, "send_step_batch"):
+        batch = decode(event.activity_task_scheduled_event_attributes.input, SendStepInput)
+        for lead_id, track in tracks.items():
+            if track == batch.track:
+                sent_at.setdefault(lead_id, event.event_time.ToDatetime(UTC))
+    assert set(sent_at) == set(lead_zone)
+    for lead_id, name in lead_zone.items():
+        local = sent_at[lead_id].astimezone(ZoneInfo(name))
+        assert local.date().isoformat() == "2027-03-29", (name, local)
+        assert timedelta(0) <= local - local.replace(hour=9, minute=0, second=0, microsecond=0) < timedelta(minutes=2)
+    if os.environ.get("HERALD_RECORD_HISTORIES") == "1":  # tests/test_replay.py replays it
+        (Path(__file__).parent / "histories" / "CampaignWorkflow-flow-local-time-moved.json").write_text(
+            history.to_json()
+        )
+
+
 async def test_a_scheduled_run_waits_for_its_time_and_reschedule_moves_it(time_env, settings, db, tenant):
     template = await make_template(db)
     lead_ids = await make_leads(db, 3)

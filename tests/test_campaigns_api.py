@@ -73,6 +73,8 @@ class StubCampaignWorkflow:
     @workflow.signal
     def reschedule(self, change: Reschedule) -> None:
         SEEN.setdefault(workflow.info().workflow_id, []).append(("reschedule", change.at))
+        if change.date is not None:
+            SEEN[workflow.info().workflow_id].append(("reschedule-date", change.date))
 
     @workflow.signal
     def pause(self) -> None:
@@ -703,6 +705,37 @@ async def test_reschedule_moves_a_waiting_run_and_the_calendar_shows_it(api, db,
     assert [(e["name"], e["end"], e["can_reschedule"]) for e in now_entries] == [("Running", None, False)]
     backwards = await api.get("/api/campaigns/calendar", params={"from": window["to"], "to": window["from"]})
     assert (backwards.status_code, backwards.json()["field"]) == (422, "to")
+
+
+async def test_a_local_time_campaign_moves_to_the_dropped_date_and_keeps_its_local_time(api, db, engine_stub):
+    email = await _template(api, "Welcome")
+    await make_leads(db, 1)
+    flow = {"steps": [_send("hello", email["id"])]}
+    day = FUTURE.date()
+    local = {"mode": "local_time", "date": day.isoformat(), "local_time": "09:00"}
+    draft = await _campaign(api, {"name": "Morning draft", "flow": flow, "schedule": local})
+    waiting = await _campaign(api, {"name": "Morning", "flow": flow, "schedule": local})
+    run = (await api.post(f"/api/campaigns/{waiting['id']}/launch")).json()
+    assert run["status"] == "scheduled"
+
+    dropped = datetime.combine(day + timedelta(days=2), datetime.min.time(), UTC) + timedelta(hours=15)
+    for campaign in (draft, waiting):
+        moved = await api.post(f"/api/campaigns/{campaign['id']}/reschedule", json={"at": dropped.isoformat()})
+        assert moved.status_code == 200, moved.text
+        schedule = moved.json()["schedule"]
+        new_day = (day + timedelta(days=2)).isoformat()
+        assert (schedule["mode"], schedule["date"], schedule["local_time"]) == ("local_time", new_day, "09:00")
+        # the first zone's 09:00 (UTC+14) on the new date
+        assert datetime.fromisoformat(moved.json()["scheduled_at"]) == datetime.fromisoformat(
+            f"{new_day}T09:00:00+14:00"
+        )
+    await _eventually(lambda: ("reschedule-date", new_day) in SEEN.get(run["workflow_id"], []))
+    [(schedule,)] = await _rows(db, "SELECT schedule FROM campaign_runs WHERE workflow_id = :w", w=run["workflow_id"])
+    assert schedule["date"] == new_day
+
+    window = {"from": (FUTURE - timedelta(days=1)).isoformat(), "to": (FUTURE + timedelta(days=4)).isoformat()}
+    entries = (await api.get("/api/campaigns/calendar", params=window)).json()
+    assert {(e["name"], e["can_reschedule"]) for e in entries} >= {("Morning draft", True), ("Morning", True)}
 
 
 # --- Progress, dry run, test send -----------------------------------------------------------------------------------

@@ -92,6 +92,7 @@ WAIT_FOR_BATCH_CANCEL_PATCH = "wait-for-cancelled-batch"
 # 2026-12 (#8): the run's plan is loaded first; a run with a flow goes to the flow engine, approval is awaited when
 # the input asks for it. Executions started before this keep the single-step engine.
 FLOW_ENGINE_PATCH = "flow-engine"
+LOCAL_DATE_PATCH = "local-time-reschedule"  # 2026-11: a scheduled local-time run can move to another date
 
 
 @workflow.defn
@@ -109,6 +110,7 @@ class CampaignWorkflow:
         self._steps: dict[int, StepProgress] = {}
         self._indexes: dict[Position, int] = {}
         self._wake = False
+        self._new_date: str | None = None  # a local-time run's new date, planned by _drive
         if self._flow_state is not None:
             self._paused = self._flow_state.paused
 
@@ -352,6 +354,8 @@ class CampaignWorkflow:
             state.tracks = [t for t in state.tracks if t.position is not None]
             if not state.tracks:
                 return
+            if self._new_date is not None and state.phase == "scheduled" and workflow.patched(LOCAL_DATE_PATCH):
+                await self._plan_new_date(input, self._new_date)
             now = workflow.now()
             track = next_ready(state.tracks, now)
             if track is None:
@@ -374,6 +378,18 @@ class CampaignWorkflow:
                 state.paused = self._paused
                 state.decision = self._decision
                 workflow.continue_as_new(input.model_copy(update={"flow_state": state, "state": None}))
+
+    async def _plan_new_date(self, input: CampaignRunInput, date: str) -> None:
+        """A scheduled local-time run moved to another date: each timezone bucket (none has started: the run is
+        still scheduled) is planned again for the new date."""
+        state, plan = self._flow_state, self._plan
+        assert state is not None and plan is not None
+        self._new_date = None
+        plan.schedule = plan.schedule.model_copy(update={"date": date})
+        for track in list(state.tracks):
+            if track.position is not None:
+                await self._plan_timing(input, track, "start", date=date)
+        state.scheduled_for = earliest_ready_at(state.tracks)
 
     async def _advance(self, input: CampaignRunInput, track: TrackState) -> None:
         """One unit of work for a ready track: a send batch, a timing plan, a partition, a winner, an exit."""
@@ -479,7 +495,13 @@ class CampaignWorkflow:
             step.by_reason[reason] = step.by_reason.get(reason, 0) + count
 
     async def _plan_timing(
-        self, input: CampaignRunInput, track: TrackState, kind: TimingKind, index: int | None = None
+        self,
+        input: CampaignRunInput,
+        track: TrackState,
+        kind: TimingKind,
+        index: int | None = None,
+        *,
+        date: str | None = None,
     ) -> None:
         state = self._flow_state
         assert state is not None
@@ -494,6 +516,7 @@ class CampaignWorkflow:
                 step=index,
                 now=now,
                 started_at=track.entered_at or now,
+                date=date,
             ),
             start_to_close_timeout=timedelta(minutes=10),
             retry_policy=PLAN_RETRY,
@@ -612,9 +635,15 @@ class CampaignWorkflow:
 
     @workflow.signal
     def reschedule(self, change: Reschedule) -> None:
-        """Moves the start of a run that has not started sending yet (ignored once it has)."""
+        """Moves the start of a run that has not started sending yet (ignored once it has). A local-time run gets a
+        new date: its timezone buckets are planned again (`_drive`), as a shift by whole days would be an hour off
+        across a daylight-saving change."""
         state = self._flow_state
         if state is None or state.phase == "running":
+            return
+        if change.date is not None:
+            self._new_date = change.date
+            self._wake = True
             return
         if state.phase == "scheduled" and state.scheduled_for is not None and state.tracks:
             delta = change.at - state.scheduled_for

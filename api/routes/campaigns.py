@@ -195,7 +195,8 @@ async def reschedule_campaign(
     campaign_id: int, body: RescheduleIn, scope: ScopeDep, settings: SettingsDep, request: Request
 ) -> CampaignDetail:
     """Moves the start time of a scheduled campaign (or one waiting for approval: the `reschedule` signal), or of a
-    draft (no run yet). Campaigns sent at each lead's local time move by editing their date."""
+    draft (no run yet). A campaign sent at each lead's local time keeps its local time and moves to the date `at`
+    falls on in the workspace's timezone."""
     campaign = await scope.get(Campaign, campaign_id, "campaign")
     client = None
     if campaign.status in campaign_runs.WAITING:

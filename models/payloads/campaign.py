@@ -95,7 +95,10 @@ class ApprovalDecision(BaseModel):
 
 
 class Reschedule(BaseModel):
-    at: AwareDatetime
+    at: AwareDatetime = Field(description="The new start; for a local-time run, when the new date's first zone starts")
+    date: str | None = Field(
+        default=None, description="Local-time runs: the new date (YYYY-MM-DD) of the schedule's local time"
+    )
 
 
 class VariantProgress(BaseModel):
@@ -233,6 +236,9 @@ class PlanTimingInput(BaseModel):
     step: int | None = Field(default=None, description="The wait or send step's index (kind wait/send)")
     now: AwareDatetime
     started_at: AwareDatetime | None = Field(default=None, description="When the track reached the wait")
+    date: str | None = Field(
+        default=None, description="kind start: the local-time date to plan for (a rescheduled run), else the schedule's"
+    )
 
 
 class TrackGroup(BaseModel):
