@@ -428,7 +428,8 @@ export interface paths {
         /**
          * Reschedule Campaign
          * @description Moves the start time of a scheduled campaign (or one waiting for approval: the `reschedule` signal), or of a
-         *     draft (no run yet). Campaigns sent at each lead's local time move by editing their date.
+         *     draft (no run yet). A campaign sent at each lead's local time keeps its local time and moves to the date `at`
+         *     falls on in the workspace's timezone.
          */
         post: operations["reschedule_campaign_api_campaigns__campaign_id__reschedule_post"];
         delete?: never;
