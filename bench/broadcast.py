@@ -1,7 +1,8 @@
 """Broadcast speed: messages/s of a one-step email campaign through CampaignWorkflow, beside a raw send loop.
 
 In the same run, to the same local SMTP sink (Herald's embedded sink, in its own process, storing every message in
-`outbox_messages`; with --discard, a sink that drops them, so the senders are measured without its writes):
+`outbox_messages`; with --discard, a sink that drops them, so the senders are measured without its writes; a fresh
+sink process for each loop):
   1. raw: the leads already in memory, each message rendered from the same template (CompiledTemplate) and
      composed by build_email, then sent with aiosmtplib over the same number of pooled connections: no Temporal, no database;
   3. floor (run last): the same loop as 1, writing what the engine writes per message with the engine's statements (deliveries
@@ -290,9 +291,23 @@ async def main(args: argparse.Namespace) -> None:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     sink_target = "discard" if args.discard else url
-    sink = subprocess.Popen(
-        [sys.executable, __file__, "--serve-sink", sink_target, str(port)], stdout=subprocess.DEVNULL
-    )
+
+    def fresh_sink(previous: subprocess.Popen | None = None) -> subprocess.Popen:
+        """A new sink process on `port`: each loop meets the same, fresh sink."""
+        if previous is not None:
+            previous.terminate()
+            previous.wait(timeout=30)
+        started = subprocess.Popen(
+            [sys.executable, __file__, "--serve-sink", sink_target, str(port)], stdout=subprocess.DEVNULL
+        )
+        for _ in range(100):  # until it listens
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    return started
+            time.sleep(0.05)
+        raise RuntimeError("the SMTP sink did not start")
+
+    sink = fresh_sink()
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=dev_server_binary(),
         data_converter=pydantic_data_converter,
@@ -326,6 +341,7 @@ async def main(args: argparse.Namespace) -> None:
 
         raw_count, raw_seconds = await raw_loop(url, settings, workspace_id, args.connections)
 
+        sink = fresh_sink(sink)
         started = time.perf_counter()
         handle = await env.client.start_workflow(
             "CampaignWorkflow",
@@ -339,6 +355,7 @@ async def main(args: argparse.Namespace) -> None:
         executions, largest, events = await history_size(env.client, workflow_id)
         spent = await activity_seconds(env.client, workflow_id)
         # After the engine, so that the engine meets the leads as a first broadcast does.
+        sink = fresh_sink(sink)
         floor_count, floor_seconds = await raw_loop(url, settings, workspace_id, args.connections, floor_run_id)
 
         raw_rate = raw_count / raw_seconds
