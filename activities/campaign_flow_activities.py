@@ -472,7 +472,7 @@ class CampaignFlowActivities:
             claimed_now = {(row.lead_id, row.fallback) for row in inserted}
             earlier = sorted({row["lead_id"] for row in rows if (row["lead_id"], row["fallback"]) not in claimed_now})
             to_send += await self._pending(input, earlier)
-        return sorted(to_send, key=lambda item: (item[1], item[2]))
+        return sorted(set(to_send), key=lambda item: (item[1], item[2]))  # each delivery once
 
     @staticmethod
     def _row(

@@ -93,6 +93,7 @@ WAIT_FOR_BATCH_CANCEL_PATCH = "wait-for-cancelled-batch"
 # the input asks for it. Executions started before this keep the single-step engine.
 FLOW_ENGINE_PATCH = "flow-engine"
 LOCAL_DATE_PATCH = "local-time-reschedule"  # 2026-11: a scheduled local-time run can move to another date
+SEND_WINDOW_PATCH = "send-window-recheck"  # 2026-11: a send step re-checks quiet hours/weekdays between its batches
 
 
 @workflow.defn
@@ -403,7 +404,7 @@ class CampaignWorkflow:
                 track.planned
                 and track.window_ends_at is not None
                 and workflow.now() >= track.window_ends_at
-                and workflow.patched("send-window-recheck")
+                and workflow.patched(SEND_WINDOW_PATCH)
             ):
                 track.planned = False  # the sending window closed partway through the step: plan it again
             if self._has_window() and not track.planned:
