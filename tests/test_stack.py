@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import random
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -48,17 +50,39 @@ def _stop(proc: subprocess.Popen) -> int:
     return proc.wait(timeout=60)
 
 
+def fixed_port(taken: set[int]) -> int:
+    """A free port below the kernel's ephemeral range (32768+ here). A port from `free_port()` is free only until
+    something binds port 0 again: the Temporal dev server, which `herald run` starts before the API, picks its
+    internal ports that way and once took the API's. Nothing is given a port below that range unasked."""
+    low, high = 20000, 32767
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as ranges:
+            high = min(high, int(ranges.read().split()[0]) - 1)
+    except (OSError, ValueError, IndexError):
+        pass
+    for port in random.sample(range(low, high), 200):
+        if port in taken:
+            continue
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        taken.add(port)
+        return port
+    return free_port()
+
+
 @pytest.fixture
 def stack_env(tmp_path: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "TEMPORAL_ADDRESS", "SMTP_HOST")}
-    api_port = free_port()
-    temporal_port = free_port()
+    taken: set[int] = set()
     env.update(
         DATA_DIR=str(tmp_path / "data"),
-        API_PORT=str(api_port),
-        TEMPORAL_PORT=str(temporal_port),
-        TEMPORAL_UI_PORT=str(free_port()),
-        SMTP_PORT=str(free_port()),
+        API_PORT=str(fixed_port(taken)),
+        TEMPORAL_PORT=str(fixed_port(taken)),
+        TEMPORAL_UI_PORT=str(fixed_port(taken)),
+        SMTP_PORT=str(fixed_port(taken)),
         TEMPORAL_TASK_QUEUE="stack-test",
         ADMIN_PASSWORD="stack-test-password",
     )
