@@ -518,6 +518,9 @@ async def test_write_an_email_with_an_image_and_a_token_preview_two_leads_and_ro
     # The token menu of the body's toolbar inserts at the caret.
     await page.get_by_role("toolbar", name="Formatting").get_by_role("button", name="Insert token").click()
     await page.get_by_test_id("token-item").filter(has_text="lead.first_name").first.click()
+    # The menu hands the focus back to the editor a moment later: a key typed before that is lost.
+    await expect(body).to_contain_text("Hi {{ lead.first_name }}")
+    await expect(body).to_be_focused()
     await page.keyboard.type(", welcome aboard.")
     await page.keyboard.press("Enter")
     await page.get_by_role("button", name="Image", exact=True).click()
