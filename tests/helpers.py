@@ -9,6 +9,9 @@ from typing import TypeVar
 
 import httpx
 from sqlalchemy import text
+from temporalio.testing import ActivityEnvironment
+
+from activities.smtp_pool import SmtpPool
 
 T = TypeVar("T")
 
@@ -55,3 +58,18 @@ async def delivery_counts(sessions, run_id: int) -> dict[str, int]:
             text("SELECT status, count(*) FROM deliveries WHERE run_id = :r GROUP BY status"), {"r": run_id}
         )
         return {status: n for status, n in rows}
+
+
+class CancelAfterAccepted(SmtpPool):
+    """The real pool; has the activity cancelled right after the server accepted the n-th message."""
+
+    def __init__(self, real: SmtpPool, env: ActivityEnvironment, after: int):
+        super().__init__(real.config)
+        self.real, self.env, self.after, self.accepted = real, env, after, 0
+
+    async def send(self, message, **kwargs) -> None:
+        await self.real.send(message, **kwargs)
+        self.accepted += 1
+        if self.accepted == self.after:
+            self.env.cancel()
+            await asyncio.sleep(0)  # the cancellation lands here, before the delivery is marked

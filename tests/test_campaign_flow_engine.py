@@ -56,7 +56,7 @@ from models.payloads.campaign import (
 from models.templates import Template, TemplateVersion
 from tests import conftest
 from tests.factories import make_leads
-from tests.helpers import eventually
+from tests.helpers import CancelAfterAccepted, eventually
 from workers.main_queue import build_worker
 from workflows.campaign import CampaignWorkflow
 from workflows.campaign_dry_run import CampaignDryRunWorkflow
@@ -253,6 +253,23 @@ def scheduled(events: list[Any], activity_type: str) -> list[Any]:
     ]
 
 
+async def audience_tracks(db, run_id: int) -> dict[int, int]:
+    """Each lead's track in the run's audience."""
+    found = await rows(db, "SELECT lead_id, track FROM campaign_run_audience WHERE run_id = :r", r=run_id)
+    return {row.lead_id: row.track for row in found}
+
+
+def first_batch_at(events: list[Any], tracks: dict[int, int]) -> dict[int, datetime]:
+    """When the first send batch of each lead's track was scheduled."""
+    sent_at: dict[int, datetime] = {}
+    for event in scheduled(events, "send_step_batch"):
+        batch = decode(event.activity_task_scheduled_event_attributes.input, SendStepInput)
+        for lead_id, track in tracks.items():
+            if track == batch.track:
+                sent_at.setdefault(lead_id, event.event_time.ToDatetime(UTC))
+    return sent_at
+
+
 def decided_at(events: list[Any], event: Any) -> datetime:
     """The workflow time (`workflow.now()`) of the workflow task that scheduled this activity."""
     started = [
@@ -340,17 +357,8 @@ async def test_local_time_schedule_lands_each_lead_at_nine_in_its_own_timezone(t
         progress = await handle.result()
 
     assert progress.status == "completed" and progress.steps[0].sent == len(lead_zone)
-    tracks = {
-        row.lead_id: row.track
-        for row in await rows(db, "SELECT lead_id, track FROM campaign_run_audience WHERE run_id = :r", r=run.run_id)
-    }
-    batches = scheduled(await history_events(handle), "send_step_batch")
-    sent_at: dict[int, datetime] = {}
-    for event in batches:
-        batch = decode(event.activity_task_scheduled_event_attributes.input, SendStepInput)
-        for lead_id, track in tracks.items():
-            if track == batch.track:
-                sent_at.setdefault(lead_id, event.event_time.ToDatetime(UTC))
+    tracks = await audience_tracks(db, run.run_id)
+    sent_at = first_batch_at(await history_events(handle), tracks)
     assert set(sent_at) == set(lead_zone)
     for lead_id, name in lead_zone.items():
         local = sent_at[lead_id].astimezone(ZoneInfo(name if name != "Not/AZone" else "UTC"))
@@ -393,16 +401,7 @@ async def test_a_local_time_run_moved_to_another_date_lands_at_nine_on_that_date
         await time_env.shutdown()
 
     assert progress.status == "completed" and progress.steps[0].sent == len(lead_zone)
-    tracks = {
-        row.lead_id: row.track
-        for row in await rows(db, "SELECT lead_id, track FROM campaign_run_audience WHERE run_id = :r", r=run.run_id)
-    }
-    sent_at: dict[int, datetime] = {}
-    for event in scheduled(events, "send_step_batch"):
-        batch = decode(event.activity_task_scheduled_event_attributes.input, SendStepInput)
-        for lead_id, track in tracks.items():
-            if track == batch.track:
-                sent_at.setdefault(lead_id, event.event_time.ToDatetime(UTC))
+    sent_at = first_batch_at(events, await audience_tracks(db, run.run_id))
     assert set(sent_at) == set(lead_zone)
     for lead_id, name in lead_zone.items():
         local = sent_at[lead_id].astimezone(ZoneInfo(name))
@@ -716,21 +715,6 @@ async def test_worker_killed_mid_step_then_each_lead_gets_the_step_exactly_once(
     recipients = await sink_recipients(db, run.run_id)
     assert len(recipients) == 200 and set(recipients.values()) == {1}
     assert progress.steps[0].sent == 200
-
-
-class CancelAfterAccepted(SmtpPool):
-    """The real pool; has the activity cancelled right after the server accepted the n-th message."""
-
-    def __init__(self, real: SmtpPool, env: ActivityEnvironment, after: int):
-        super().__init__(real.config)
-        self.real, self.env, self.after, self.accepted = real, env, after, 0
-
-    async def send(self, message, **kwargs) -> None:
-        await self.real.send(message, **kwargs)
-        self.accepted += 1
-        if self.accepted == self.after:
-            self.env.cancel()
-            await asyncio.sleep(0)  # the cancellation lands here, before the delivery is marked
 
 
 async def test_a_send_batch_cancelled_midway_records_every_accepted_message_and_the_retry_sends_the_rest(

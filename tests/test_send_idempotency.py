@@ -15,7 +15,7 @@ from activities.smtp_pool import SmtpPool
 from models.payloads.campaign import SendBatchInput, SnapshotAudienceInput
 from tests.conftest import make_smtp_pool
 from tests.factories import make_campaign, make_leads
-from tests.helpers import delivery_counts, outbox_rows
+from tests.helpers import CancelAfterAccepted, delivery_counts, outbox_rows
 
 
 async def _new_run(db, lead_ids: list[int], **campaign) -> tuple[int, int]:
@@ -170,26 +170,11 @@ async def test_a_template_that_does_not_compile_is_a_non_retryable_error(db, set
     assert "subject" in str(err.value)
 
 
-class CancelAfterAcceptPool(SmtpPool):
-    """Delivers through the real pool, then has the activity cancelled right after the provider accepted."""
-
-    def __init__(self, real: SmtpPool, env: ActivityEnvironment, after: int):
-        super().__init__(real.config)
-        self.real, self.env, self.after, self.accepted = real, env, after, 0
-
-    async def send(self, message, **kwargs) -> None:
-        await self.real.send(message, **kwargs)
-        self.accepted += 1
-        if self.accepted == self.after:
-            self.env.cancel()
-            await asyncio.sleep(0)  # the cancellation lands here, before the delivery row is updated
-
-
 async def test_a_cancellation_after_the_provider_accepted_still_records_the_send(db, settings, smtp):
     lead_ids = await make_leads(db, 12)
     campaign_id, run_id = await _new_run(db, lead_ids)
     env = ActivityEnvironment()
-    pool = CancelAfterAcceptPool(smtp, env, after=5)
+    pool = CancelAfterAccepted(smtp, env, after=5)
     activities = CampaignActivities(db, pool, settings.mail_from)
     await env.run(activities.snapshot_audience, SnapshotAudienceInput(campaign_id=campaign_id, run_id=run_id))
     batch = SendBatchInput(campaign_id=campaign_id, run_id=run_id)
