@@ -54,10 +54,11 @@ from sqlalchemy.dialects.postgresql import ARRAY
 
 from models.campaigns import CampaignRun
 from models.deliveries import Delivery
-from models.leads import CHANNELS, Consent, Lead, Suppression
+from models.leads import CHANNELS, Consent, Lead, LeadLastSent, Suppression
 from models.lists import LeadList, ListMember
 
 LEADS = Lead.__table__
+LAST_SENT = LeadLastSent.__table__
 SAFE_KEY = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 MEMBERS = ListMember.__table__
 LISTS = LeadList.__table__
@@ -589,8 +590,17 @@ def _compile_engagement(t: _Target, op: str, value: Any, path: str, ctx: FilterC
         campaign_id = _integer(campaign_id, _at(path, "campaign_id"), "a campaign id")
     cutoff = _timestamp_param(ctx.now - timedelta(days=days))
     if t.source == "sent_at" and campaign_id is None:
-        # leads.last_sent_at is the latest sent_at of the lead's sent deliveries (a trigger keeps it): no join.
-        return and_(LEADS.c.last_sent_at.is_not(None), LEADS.c.last_sent_at >= cutoff)
+        # lead_last_sent holds the latest sent_at of each lead's sent deliveries (triggers keep it): one row a lead.
+        return (
+            select(LAST_SENT.c.lead_id)
+            .where(
+                LAST_SENT.c.lead_id == LEADS.c.id,
+                LAST_SENT.c.workspace_id == ctx.workspace_id,
+                LAST_SENT.c.last_sent_at >= cutoff,
+            )
+            .correlate(LEADS)
+            .exists()
+        )
     happened_at = DELIVERIES.c[t.source]
     query = select(DELIVERIES.c.id).where(
         DELIVERIES.c.lead_id == LEADS.c.id,

@@ -39,7 +39,9 @@ class Delivery(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("run_id", "step", "lead_id", "fallback", name="uq_deliveries_idempotency"),
         Index("ix_deliveries_lead", "lead_id"),
-        Index("ix_deliveries_run_status", "run_id", "status"),
+        # No index on what a mark changes (status, sent_at, ...) and room left on each page: marking a delivery
+        # sent can be a heap-only update, writing no index entry (migration 0009).
+        {"postgresql_with": {"fillfactor": 80}},
     )
 
     id: int | None = Field(default=None, sa_column=Column(BigInteger, primary_key=True, autoincrement=True))

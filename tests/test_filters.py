@@ -786,6 +786,66 @@ async def test_engagement(db, tenant):
         assert set(seen.scalars()) == {d}
 
 
+async def test_last_sent_is_noted_per_lead(db, tenant):
+    """lead_last_sent (what "received in the last N days" reads) keeps each lead's latest send, from deliveries
+    inserted sent or marked sent later, ignores other workspaces' deliveries, and forgets a deleted lead."""
+    ws = tenant.workspace_id
+    other = await make_tenant(db, "Initech", "admin@initech.test")
+    first, second = await make_leads(db, 2, workspace_id=ws)
+    run = await make_run(db, ws, await make_campaign(db, None, workspace_id=ws, name="Noted"))
+    their_run = await make_run(
+        db, other.workspace_id, await make_campaign(db, None, workspace_id=other.workspace_id, name="Theirs")
+    )
+
+    async def noted() -> dict[int, tuple[int, datetime]]:
+        async with db() as session:
+            rows = await session.execute(text("SELECT lead_id, workspace_id, last_sent_at FROM lead_last_sent"))
+            return {row.lead_id: (row.workspace_id, row.last_sent_at) for row in rows if row.lead_id in (first, second)}
+
+    async with db() as session:
+        claimed = Delivery(workspace_id=ws, run_id=run, step=0, lead_id=first, channel="email", status="sending")
+        session.add(claimed)
+        session.add(  # another workspace's delivery naming our lead
+            Delivery(
+                workspace_id=other.workspace_id,
+                run_id=their_run,
+                step=0,
+                lead_id=second,
+                channel="email",
+                status="sent",
+                sent_at=NOW,
+            )
+        )
+        await session.commit()
+        assert await noted() == {}
+        claimed.status, claimed.sent_at = "sent", NOW - timedelta(days=2)  # marked sent
+        session.add(  # inserted sent, later
+            Delivery(workspace_id=ws, run_id=run, step=1, lead_id=first, channel="sms", status="sent", sent_at=NOW)
+        )
+        await session.commit()
+        assert await noted() == {first: (ws, NOW)}
+        session.add(  # an older send does not move it back
+            Delivery(
+                workspace_id=ws,
+                run_id=run,
+                step=2,
+                lead_id=first,
+                channel="email",
+                status="sent",
+                sent_at=NOW - timedelta(days=5),
+            )
+        )
+        await session.commit()
+        assert await noted() == {first: (ws, NOW)}
+    assert await matching(db, ws, one("engagement.received", "inLast", {"days": 1})) == set(
+        await first_names(db, [first])
+    )
+    async with db() as session:
+        await session.execute(text("DELETE FROM leads WHERE id = :id"), {"id": first})
+        await session.commit()
+    assert await noted() == {}
+
+
 # --- The catalogue ----------------------------------------------------------------------------------------------------
 
 

@@ -191,3 +191,53 @@ async def test_existing_campaigns_stay_on_the_legacy_path_and_deliveries_are_pri
     finally:
         await engine.dispose()
         await drop_database(url)
+
+
+async def test_last_sent_moves_out_of_leads_and_back(database_url):
+    url = async_url(database_url).set(database=f"herald_mig_{uuid.uuid4().hex[:8]}").render_as_string(False)
+    await ensure_database(url)
+    engine = create_engine(url, pool_size=1)
+    try:
+        await asyncio.to_thread(command.upgrade, alembic_config(url), "0008")
+        async with engine.begin() as conn:
+            workspace = (
+                await conn.execute(
+                    text(
+                        "INSERT INTO workspaces (name, slug, requires_approval, default_region) "
+                        "VALUES ('W', 'w', false, 'US') RETURNING id"
+                    )
+                )
+            ).scalar_one()
+            leads = (
+                (
+                    await conn.execute(
+                        text(
+                            "INSERT INTO leads (workspace_id, email, first_name, last_name, status, timezone, "
+                            "consent_email, consent_sms, consent_whatsapp, last_sent_at) VALUES "
+                            "(:w, 'a@example.com', 'A', 'B', 'new', 'UTC', 'granted', 'unknown', 'unknown', "
+                            "'2026-11-01T09:00:00Z'), "
+                            "(:w, 'b@example.com', 'B', 'C', 'new', 'UTC', 'granted', 'unknown', 'unknown', NULL) "
+                            "RETURNING id"
+                        ),
+                        {"w": workspace},
+                    )
+                )
+                .scalars()
+                .all()
+            )
+        await asyncio.to_thread(command.upgrade, alembic_config(url), "head")
+        async with engine.connect() as conn:
+            rows = (await conn.execute(text("SELECT lead_id, workspace_id, last_sent_at FROM lead_last_sent"))).all()
+            assert [(row.lead_id, row.workspace_id, row.last_sent_at.isoformat()) for row in rows] == [
+                (leads[0], workspace, "2026-11-01T09:00:00+00:00")
+            ]
+        await asyncio.to_thread(command.downgrade, alembic_config(url), "0008")
+        async with engine.connect() as conn:
+            back = (await conn.execute(text("SELECT id, last_sent_at FROM leads ORDER BY id"))).all()
+            assert [(row.id, row.last_sent_at and row.last_sent_at.isoformat()) for row in back] == [
+                (leads[0], "2026-11-01T09:00:00+00:00"),
+                (leads[1], None),
+            ]
+    finally:
+        await engine.dispose()
+        await drop_database(url)
