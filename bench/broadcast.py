@@ -240,36 +240,41 @@ async def raw_loop(
     return len(leads), seconds
 
 
-async def activity_seconds(client, workflow_id: str) -> dict[str, float]:
-    """Seconds from scheduled to completed, summed per activity type, over the run's executions (the first one's
-    only, which is all there is below continue-as-new)."""
-    history = await client.get_workflow_handle(workflow_id).fetch_history()
-    scheduled: dict[int, tuple[str, float]] = {}
-    totals: dict[str, float] = {}
-    for event in history.events:
-        if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
-            name = event.activity_task_scheduled_event_attributes.activity_type.name
-            scheduled[event.event_id] = (name, event.event_time.ToMicroseconds() / 1e6)
-        elif event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
-            name, at = scheduled[event.activity_task_completed_event_attributes.scheduled_event_id]
-            totals[name] = totals.get(name, 0.0) + event.event_time.ToMicroseconds() / 1e6 - at
-    return totals
-
-
-async def history_size(client, workflow_id: str) -> tuple[int, int, int]:
-    """(executions, events of the largest, events in all) of the run's continue-as-new chain."""
+async def run_histories(client, workflow_id: str) -> list:
+    """The histories of the run's continue-as-new chain, first execution first."""
     handle = client.get_workflow_handle(workflow_id)
     run_id = (await handle.describe()).raw_description.workflow_execution_info.first_run_id
-    sizes = []
+    histories = []
     while run_id:
         history = await client.get_workflow_handle(workflow_id, run_id=run_id).fetch_history()
-        sizes.append(len(history.events))
+        histories.append(history)
         last = history.events[-1]
         run_id = (
             last.workflow_execution_continued_as_new_event_attributes.new_execution_run_id
             if last.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW
             else ""
         )
+    return histories
+
+
+def activity_seconds(histories: list) -> dict[str, float]:
+    """Seconds from scheduled to completed, summed per activity type over every execution of the run."""
+    totals: dict[str, float] = {}
+    for history in histories:
+        scheduled: dict[int, tuple[str, float]] = {}
+        for event in history.events:
+            if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+                name = event.activity_task_scheduled_event_attributes.activity_type.name
+                scheduled[event.event_id] = (name, event.event_time.ToMicroseconds() / 1e6)
+            elif event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
+                name, at = scheduled[event.activity_task_completed_event_attributes.scheduled_event_id]
+                totals[name] = totals.get(name, 0.0) + event.event_time.ToMicroseconds() / 1e6 - at
+    return totals
+
+
+def history_size(histories: list) -> tuple[int, int, int]:
+    """(executions, events of the largest, events in all)."""
+    sizes = [len(history.events) for history in histories]
     return len(sizes), max(sizes), sum(sizes)
 
 
@@ -352,8 +357,9 @@ async def main(args: argparse.Namespace) -> None:
         )
         progress = await handle.result()
         engine_seconds = time.perf_counter() - started
-        executions, largest, events = await history_size(env.client, workflow_id)
-        spent = await activity_seconds(env.client, workflow_id)
+        histories = await run_histories(env.client, workflow_id)
+        executions, largest, events = history_size(histories)
+        spent = activity_seconds(histories)
         # After the engine, so that the engine meets the leads as a first broadcast does.
         sink = fresh_sink(sink)
         floor_count, floor_seconds = await raw_loop(url, settings, workspace_id, args.connections, floor_run_id)
