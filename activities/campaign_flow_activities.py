@@ -380,8 +380,6 @@ class CampaignFlowActivities:
         return result
 
     async def _page(self, input: SendStepInput) -> list[dict[str, Any]]:
-        # `l.id > :after` repeats the cursor on the leads side: planned as a merge join, the leads were otherwise read
-        # from the first one on every page (7 ms a page by the end of 100k leads).
         async with self.sessions() as session:
             rows = await session.execute(
                 text(
@@ -389,7 +387,7 @@ class CampaignFlowActivities:
                     SELECT {", ".join(f"l.{column}" for column in LEAD_COLUMNS)},
                            l.consent_sms, l.consent_whatsapp, l.suppressed_sms, l.suppressed_whatsapp, a.exited
                     FROM campaign_run_audience a JOIN leads l ON l.id = a.lead_id
-                    WHERE a.run_id = :run_id AND a.track = :track AND a.lead_id > :after AND l.id > :after
+                    WHERE a.run_id = :run_id AND a.track = :track AND a.lead_id > :after
                     ORDER BY a.lead_id
                     LIMIT :limit
                     """
