@@ -31,6 +31,7 @@ from api.routes import (
     media,
     members,
     outbox,
+    public_inbound_sms,
     public_media,
     public_unsubscribe,
     template_folders,
@@ -101,6 +102,7 @@ def create_app(settings: Settings | None = None, temporal_client: Client | None 
         outbox,
         public_media,
         public_unsubscribe,
+        public_inbound_sms,
     ):
         app.include_router(module.router)
     _mount_ui(app, settings.ui_dist_dir)

@@ -20,6 +20,8 @@ PUBLIC_ROUTES = {
     ("GET", "/public/media/{asset_id}/{variant}"),  # answers only with a valid signature
     ("GET", "/public/unsubscribe/{token}"),  # a confirmation page only; changes nothing
     ("POST", "/public/unsubscribe/{token}"),  # RFC 8058 one-click: only with a valid signed token
+    ("POST", "/public/unsubscribe/{token}/preferences"),  # the recipient's preferences: a valid signed token
+    ("POST", "/public/inbound/twilio/sms"),  # SMS replies: only with the provider's signature
 }
 
 

@@ -102,3 +102,96 @@ async def test_preview_link_unsubscribes_nobody(app):
     async with httpx.AsyncClient(transport=transport, base_url="http://herald.test") as anonymous:
         assert "preview" in (await anonymous.get("/public/unsubscribe/preview")).text
         assert "nobody" in (await anonymous.post("/public/unsubscribe/preview")).text
+
+
+async def _run_of(db, workspace_id: int) -> int:
+    campaign_id = await make_campaign(db, None, workspace_id=workspace_id, name="Prefs")
+    async with db() as session:
+        run_id = (
+            await session.execute(
+                text(
+                    "INSERT INTO campaign_runs (workspace_id, campaign_id, number, workflow_id, status, total, sent, "
+                    "failed, skipped) VALUES (:w, :c, 1, :wf, 'completed', 1, 1, 0, 0) RETURNING id"
+                ),
+                {"w": workspace_id, "c": campaign_id, "wf": f"campaign-{campaign_id}-run-1"},
+            )
+        ).scalar_one()
+        await session.commit()
+        return run_id
+
+
+async def _channels(db, lead_id: int):
+    async with db() as session:
+        return (
+            await session.execute(
+                text(
+                    "SELECT suppressed_email, consent_email, suppressed_sms, consent_sms, consent_details "
+                    "FROM leads WHERE id = :id"
+                ),
+                {"id": lead_id},
+            )
+        ).one()
+
+
+async def test_preferences_page_changes_channels_only_on_submit(app, db, settings, tenant):
+    from core.signing import unsubscribe_url
+
+    (lead_id,) = await make_leads(
+        db, 1, prefix="prefs", workspace_id=tenant.workspace_id, phone="+33612345678", consent_sms="granted"
+    )
+    run_id = await _run_of(db, tenant.workspace_id)
+    link = _path(unsubscribe_url(settings, lead_id, run_id, 0))
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://herald.test") as anonymous:
+        page = await anonymous.get(link)
+        assert page.status_code == 200, page.text
+        assert 'name="email" checked' in page.text and 'name="sms" checked' in page.text
+        assert 'name="whatsapp"' in page.text  # the phone is also a WhatsApp address
+        assert tuple((await _channels(db, lead_id))[:4]) == (None, "granted", None, "granted")
+
+        # Untick email: email is unsubscribed (and remembered hashed), SMS untouched.
+        saved = await anonymous.post(f"{link}/preferences", content=b"_form=1&sms=on&whatsapp=on", headers=form)
+        assert saved.status_code == 200 and "Emails: unsubscribed." in saved.text
+        lead = await _channels(db, lead_id)
+        assert tuple(lead[:4]) == ("unsubscribed", "denied", None, "granted")
+        assert (
+            await _count(
+                db,
+                "SELECT count(*) FROM suppressions WHERE workspace_id = :w AND channel = 'email'",
+                w=tenant.workspace_id,
+            )
+            == 1
+        )
+        assert 'name="email">' in (await anonymous.get(link)).text  # shown unticked now
+
+        # Tick it again: subscribed again with the page as proof; the hashed entry goes. An SMS bounce stays.
+        async with db() as session:
+            await session.execute(text("UPDATE leads SET suppressed_sms = 'bounced' WHERE id = :id"), {"id": lead_id})
+            await session.commit()
+        saved = await anonymous.post(
+            f"{link}/preferences", content=b"_form=1&email=on&sms=on&whatsapp=on", headers=form
+        )
+        assert "Emails: subscribed again." in saved.text and "cannot be turned back on" in saved.text
+        lead = await _channels(db, lead_id)
+        assert tuple(lead[:4]) == (None, "granted", "bounced", "granted")
+        assert lead.consent_details["email"]["method"] == "preference_page"
+        assert (
+            await _count(
+                db,
+                "SELECT count(*) FROM suppressions WHERE workspace_id = :w AND channel = 'email'",
+                w=tenant.workspace_id,
+            )
+            == 0
+        )
+        kinds = await _count(
+            db,
+            "SELECT count(*) FROM lead_events WHERE lead_id = :id AND type IN ('unsubscribed', 'resubscribed') "
+            "AND data->>'via' = 'preferences'",
+            id=lead_id,
+        )
+        assert kinds == 2
+
+        # A tampered link changes nothing.
+        assert (await anonymous.post(f"{link}x/preferences", content=b"_form=1", headers=form)).status_code == 404
+        assert tuple((await _channels(db, lead_id))[:2]) == (None, "granted")

@@ -1715,6 +1715,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/public/inbound/twilio/sms": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Inbound Sms
+         * @description A reply to an SMS: an opt-out keyword suppresses SMS to the sender's number.
+         */
+        post: operations["inbound_sms_public_inbound_twilio_sms_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/public/media/{asset_id}/{variant}": {
         parameters: {
             query?: never;
@@ -1744,7 +1764,7 @@ export interface paths {
         };
         /**
          * Unsubscribe Page
-         * @description Asks for confirmation; never unsubscribes by itself.
+         * @description Asks for confirmation and shows the per-channel preferences; never changes anything by itself.
          */
         get: operations["unsubscribe_page_public_unsubscribe__token__get"];
         put?: never;
@@ -1753,6 +1773,28 @@ export interface paths {
          * @description One-click unsubscribe (RFC 8058) and the confirmation form's submit: idempotent.
          */
         post: operations["unsubscribe_public_unsubscribe__token__post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/public/unsubscribe/{token}/preferences": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Save Preferences
+         * @description The preferences form: a channel left unticked is unsubscribed, a ticked one that the recipient had
+         *     unsubscribed from is subscribed again (with the page as the consent's proof). A suppression for a bounce or a
+         *     complaint is never lifted here.
+         */
+        post: operations["save_preferences_public_unsubscribe__token__preferences_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -13207,6 +13249,71 @@ export interface operations {
             };
         };
     };
+    inbound_sms_public_inbound_twilio_sms_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Not signed in, or an invalid or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The role does not allow it, or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unknown id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input; `field` names the offending field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     public_media_public_media__asset_id___variant__get: {
         parameters: {
             query?: {
@@ -13345,6 +13452,73 @@ export interface operations {
         };
     };
     unsubscribe_public_unsubscribe__token__post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                token: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description Not signed in, or an invalid or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The role does not allow it, or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unknown id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input; `field` names the offending field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    save_preferences_public_unsubscribe__token__preferences_post: {
         parameters: {
             query?: never;
             header?: never;
