@@ -18,6 +18,7 @@ from temporalio.exceptions import ApplicationError
 from activities.channels.base import Channel, OutgoingMessage, PermanentSendError
 from activities.channels.email import EmailChannel
 from activities.email_message import delivery_message_id
+from activities.email_tracking import parse_tracking, track_email
 from activities.render_context import LEAD_COLUMNS, WorkspaceRenderInfo, workspace_render_info
 from activities.send_guard import finish_even_if_cancelled
 from activities.smtp_pool import SmtpPool
@@ -39,6 +40,7 @@ from models.payloads.campaign import (
     SendBatchResult,
     SnapshotAudienceInput,
 )
+from models.payloads.campaign_tracking import CampaignTracking
 from models.workspaces import Workspace
 
 log = structlog.get_logger("herald.activities.campaign")
@@ -52,6 +54,7 @@ class CampaignMessage:
     workspace_id: int
     info: WorkspaceRenderInfo
     campaign: dict[str, Any]  # {"id", "name"}
+    tracking: CampaignTracking
 
 
 class CampaignActivities:
@@ -224,7 +227,7 @@ class CampaignActivities:
             row = (
                 await session.execute(
                     text(
-                        "SELECT c.workspace_id, c.name AS campaign_name, t.channel, "
+                        "SELECT c.workspace_id, c.name AS campaign_name, c.tracking, t.channel, "
                         "coalesce(v.subject, t.subject) AS subject, coalesce(v.preheader, t.preheader) AS preheader, "
                         "coalesce(v.body_html, t.body_html) AS body_html, "
                         "coalesce(v.body_text, t.body_text) AS body_text "
@@ -254,15 +257,21 @@ class CampaignActivities:
         )
         try:
             template = CompiledTemplate(content)
+            tracking = parse_tracking(row.tracking)
         except TemplateError as exc:
             raise ApplicationError(
                 f"template does not compile: {exc}", type="TemplateError", non_retryable=True
+            ) from exc
+        except ValueError as exc:
+            raise ApplicationError(
+                f"the campaign's tracking settings are invalid: {exc}", type="ConfigurationError", non_retryable=True
             ) from exc
         return CampaignMessage(
             template=template,
             workspace_id=row.workspace_id,
             info=info,
             campaign={"id": campaign_id, "name": row.campaign_name},
+            tracking=tracking,
         )
 
     async def _claim(self, input: SendBatchInput, workspace_id: int, leads: list[dict[str, Any]]) -> None:
@@ -320,6 +329,7 @@ class CampaignActivities:
             unsubscribe_url=unsubscribe,
         )
         rendered = message.template.render(context, rewrite_url=self._rewrite_url)
+        rendered = track_email(rendered, self.settings, delivery_id, message.tracking, unsubscribe_url=unsubscribe)
         message_id = delivery_message_id(input.run_id, input.step, lead["id"], self.mail_from)
         receipt = await self.email.send(
             OutgoingMessage(

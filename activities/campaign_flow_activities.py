@@ -25,6 +25,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities.channels import Channels, OutgoingMessage, PermanentSendError, TransientSendError
 from activities.email_message import delivery_message_id
+from activities.email_tracking import parse_tracking, track_email
 from activities.render_context import LEAD_COLUMNS, WorkspaceRenderInfo, attached_media, workspace_render_info
 from activities.send_guard import finish_even_if_cancelled
 from core.settings import Settings
@@ -82,6 +83,7 @@ from models.payloads.campaign_flow import (
     SplitStep,
     WaitStep,
 )
+from models.payloads.campaign_tracking import CampaignTracking
 
 log = structlog.get_logger("herald.activities.campaign_flow")
 AUDIENCE = RunAudience.__table__
@@ -131,6 +133,7 @@ class RunContext:
     lead_statuses: tuple[str, ...]
     info: WorkspaceRenderInfo
     loaded_at: float
+    tracking: CampaignTracking  # the campaign's, read with the rest (a campaign that runs cannot be edited)
 
     @property
     def seed(self) -> str:
@@ -560,6 +563,8 @@ class CampaignFlowActivities:
             rendered = message.template.render(context, rewrite_url=self._rewrite_url)
         except TemplateError as exc:
             raise PermanentSendError(f"the template does not render for this lead: {exc}") from exc
+        if channel == "email":
+            rendered = track_email(rendered, self.settings, delivery_id, ctx.tracking, unsubscribe_url=unsubscribe)
         message_id = delivery_message_id(input.run_id, input.step, lead["id"], self.mail_from)
         key = f"{input.run_id}:{input.step}:{lead['id']}"
         if is_fallback:
@@ -970,6 +975,7 @@ class CampaignFlowActivities:
             lead_statuses=tuple(row.lead_statuses or ()),
             info=info,
             loaded_at=time.monotonic(),
+            tracking=_parse_tracking(row.tracking),
         )
         if len(self._contexts) > 256:
             self._contexts.clear()
@@ -1075,7 +1081,7 @@ async def _run_row(session: AsyncSession, run_id: int) -> Any:
         await session.execute(
             text(
                 "SELECT r.campaign_id, r.workspace_id, r.flow, coalesce(r.schedule, c.schedule) AS schedule, "
-                "c.name AS campaign_name, w.timezone, w.lead_statuses "
+                "c.name AS campaign_name, c.tracking, w.timezone, w.lead_statuses "
                 "FROM campaign_runs r JOIN campaigns c ON c.id = r.campaign_id "
                 "JOIN workspaces w ON w.id = r.workspace_id WHERE r.id = :id"
             ),
@@ -1121,6 +1127,15 @@ def _parse_schedule(data: Any) -> CampaignSchedule:
     except ValueError as exc:
         raise ApplicationError(
             f"the run's schedule is invalid: {exc}", type="ConfigurationError", non_retryable=True
+        ) from exc
+
+
+def _parse_tracking(data: Any) -> CampaignTracking:
+    try:
+        return parse_tracking(data)
+    except ValueError as exc:
+        raise ApplicationError(
+            f"the campaign's tracking settings are invalid: {exc}", type="ConfigurationError", non_retryable=True
         ) from exc
 
 

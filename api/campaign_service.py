@@ -48,6 +48,7 @@ from models.campaigns import ACTIVE_STATUSES, Campaign, CampaignRun
 from models.leads import CHANNELS, Lead
 from models.lists import LeadList
 from models.payloads.campaign_flow import CampaignSchedule, FlowDefinition, FrequencyCap, SendStep
+from models.payloads.campaign_tracking import CampaignTracking
 from models.templates import Template, TemplateVersion
 from models.workspaces import Membership, User
 
@@ -98,6 +99,7 @@ def campaign_snapshot(campaign: Campaign) -> dict[str, Any]:
         "exclude_filter": campaign.exclude_filter,
         "flow": campaign.flow,
         "schedule": campaign.schedule,
+        "tracking": campaign.tracking,
     }
 
 
@@ -522,6 +524,8 @@ def apply(campaign: Campaign, body: CampaignCreate, flow: FlowDefinition | None,
     campaign.template_version_id = None
     campaign.schedule = schedule_json(body.schedule)
     campaign.scheduled_at = first_fire_time(body.schedule)
+    if body.tracking is not None:  # read at send time, so a scheduled campaign may still change it
+        campaign.tracking = body.tracking.model_dump(mode="json")
 
 
 async def campaigns_using_template(scope: Scope, template_id: int) -> list[Campaign]:
@@ -678,6 +682,7 @@ async def campaign_detail(scope: Scope, settings: Settings, campaign_id: int) ->
         exclude_filter=campaign.exclude_filter,
         flow=flow_of(campaign),
         schedule=schedule_of(campaign.schedule),
+        tracking=CampaignTracking.model_validate(campaign.tracking or {}),
         approved_by_id=campaign.approved_by_id,
         approved_by=names.users.get(campaign.approved_by_id) if campaign.approved_by_id else None,
         approved_at=campaign.approved_at,

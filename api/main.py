@@ -33,6 +33,7 @@ from api.routes import (
     outbox,
     public_inbound_sms,
     public_media,
+    public_tracking,
     public_unsubscribe,
     template_folders,
     templates,
@@ -103,6 +104,7 @@ def create_app(settings: Settings | None = None, temporal_client: Client | None 
         public_media,
         public_unsubscribe,
         public_inbound_sms,
+        public_tracking,
     ):
         app.include_router(module.router)
     _mount_ui(app, settings.ui_dist_dir)

@@ -12,6 +12,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validato
 from api.schemas_templates import TestSendResultOut
 from models.payloads.campaign import DryRunResult
 from models.payloads.campaign_flow import CampaignSchedule, FlowDefinition, FrequencyCap
+from models.payloads.campaign_tracking import CampaignTracking
 
 Objective = Literal["awareness", "lead_generation", "conversion", "retention"]
 GoalMetricName = Literal["open_rate", "click_rate", "conversions", "none"]
@@ -49,6 +50,11 @@ class CampaignCreate(BaseModel):
     )
     flow: FlowDefinition | None = Field(default=None, description="Null: no steps yet (a draft that cannot launch)")
     schedule: CampaignSchedule = Field(default_factory=CampaignSchedule)
+    tracking: CampaignTracking | None = Field(
+        default=None,
+        description="Open and click tracking, UTM parameters (docs/tracking.md); null: unchanged (on creation: opens "
+        "and clicks tracked, no UTM)",
+    )
     # Legacy single-template body.
     template_id: int | None = Field(
         default=None, gt=0, le=MAX_ID, description="Legacy: one email step sending this template"
@@ -126,6 +132,7 @@ class CampaignDetail(CampaignOut):
     exclude_filter: dict[str, Any] | None = None
     flow: FlowDefinition | None = Field(default=None, description="Null for a campaign from before flows")
     schedule: CampaignSchedule = Field(default_factory=CampaignSchedule)
+    tracking: CampaignTracking = Field(default_factory=CampaignTracking)
     approved_by_id: int | None = None
     approved_by: str | None = Field(default=None, description="Who approved or rejected the launch")
     approved_at: datetime | None = None

@@ -3,10 +3,11 @@
 In the same run, to the same local SMTP sink (Herald's embedded sink, in its own process, storing every message in
 `outbox_messages`; with --discard, a sink that drops them, so the senders are measured without its writes; a fresh
 sink process for each loop):
-  1. raw: the leads already in memory, each message rendered from the same template (CompiledTemplate) and
-     composed by build_email, then sent with aiosmtplib over the same number of pooled connections: no Temporal, no database;
-  3. floor (run last): the same loop as 1, writing what the engine writes per message with the engine's statements (deliveries
-     claimed a page at a time, marked sent in groups, the leads' last_sent_at trigger): no Temporal.
+  1. raw: the leads already in memory, each message rendered from the same template (CompiledTemplate), its
+     links and open pixel tracked as a campaign's are (track_email), composed by build_email, then sent over the
+     same number of pooled SMTP connections: no Temporal, no database;
+  3. floor (run last): the same loop as 1, writing what the engine writes per message with the engine's statements
+     (deliveries claimed a page at a time, marked sent in groups, the lead_last_sent trigger): no Temporal.
   2. engine: the campaign's flow run by CampaignWorkflow on a real worker process (`herald worker`): audience
      snapshot, batched send activities (CAMPAIGN_BATCH_SIZE, 1,000 leads) claiming a delivery row per lead,
      continue-as-new when suggested.
@@ -37,6 +38,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.campaign_flow_activities import SentMarks, insert_deliveries
 from activities.email_message import build_email
+from activities.email_tracking import parse_tracking, track_email
 from activities.render_context import LEAD_COLUMNS, workspace_render_info
 from activities.smtp_pool import SmtpConfig, SmtpPool
 from api.accounts import create_workspace
@@ -175,6 +177,7 @@ async def raw_loop(
         MessageContent(channel="email", subject=SUBJECT, body_html=BODY_HTML, body_text=BODY_TEXT)
     )
     rewrite = media_url_rewriter(settings)
+    tracking = parse_tracking(None)  # a campaign's defaults: opens and clicks tracked
     pool = SmtpPool(SmtpConfig(host="127.0.0.1", port=settings.smtp_port, pool_size=connections))
     sessions = session_factory(create_engine(url))
     queue: list[tuple[dict, int | None]] = []
@@ -191,7 +194,13 @@ async def raw_loop(
                 campaign={"id": 0, "name": "Broadcast"},
                 unsubscribe_url=unsubscribe,
             )
-            rendered = template.render(context, rewrite_url=rewrite)
+            rendered = track_email(  # what the engine does to a campaign email: tracked links, open pixel
+                template.render(context, rewrite_url=rewrite),
+                settings,
+                delivery_id or lead["id"],
+                tracking,
+                unsubscribe_url=unsubscribe,
+            )
             await pool.send(
                 build_email(
                     mail_from=settings.mail_from,

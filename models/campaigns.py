@@ -65,6 +65,9 @@ class ApprovalStatus(StrEnum):
 
 
 DEFAULT_SCHEDULE: dict[str, Any] = {"mode": "now"}
+# What sent email of the campaign tracks (docs/tracking.md): the open pixel, click redirects, UTM parameters added to
+# its links ({"source", "medium", "campaign"}, or null for none).
+DEFAULT_TRACKING: dict[str, Any] = {"opens": True, "clicks": True, "utm": None}
 
 
 class Campaign(SQLModel, table=True):
@@ -106,6 +109,10 @@ class Campaign(SQLModel, table=True):
     schedule: dict[str, Any] = Field(
         default_factory=lambda: dict(DEFAULT_SCHEDULE),
         sa_column=Column(JSONB, nullable=False, server_default=json.dumps(DEFAULT_SCHEDULE)),
+    )
+    tracking: dict[str, Any] = Field(
+        default_factory=lambda: dict(DEFAULT_TRACKING),
+        sa_column=Column(JSONB, nullable=False, server_default=json.dumps(DEFAULT_TRACKING)),
     )
     # The schedule's first fire time (mode at: `at`; local_time: the earliest local instant), for the calendar.
     scheduled_at: datetime | None = optional_timestamp_field()

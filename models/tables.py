@@ -5,6 +5,7 @@ from sqlmodel import SQLModel
 from models.audit import AuditEntry
 from models.campaigns import Campaign, CampaignRun, RunAudience
 from models.deliveries import Delivery
+from models.events import Event
 from models.imports import ImportKey, ImportMapping, ImportRejection, LeadExport, LeadImport, SuppressionEntry
 from models.leads import CustomFieldDefinition, Lead, LeadEvent
 from models.lists import LeadList, ListMember, ListSnapshot
@@ -24,6 +25,7 @@ __all__ = [
     "ContentBlock",
     "CustomFieldDefinition",
     "Delivery",
+    "Event",
     "ImportKey",
     "ImportMapping",
     "ImportRejection",

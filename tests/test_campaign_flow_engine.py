@@ -8,6 +8,7 @@ these tests depend only on the engine.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import uuid
 from collections import Counter
@@ -40,7 +41,9 @@ from activities.campaign_flow_activities import CampaignFlowActivities
 from activities.channels import Channels, PermanentSendError, TransientSendError, channels_from_settings
 from activities.smtp_pool import SmtpConfig, SmtpPool
 from core.temporal import test_server_binary as time_skipping_server
+from core.tracking_links import click_url, open_pixel_url
 from domain.ab_split import assign_variant, in_test_group
+from domain.tracking import add_utm
 from models.campaigns import Campaign, CampaignRun
 from models.lists import LeadList, ListMember
 from models.payloads.campaign import (
@@ -1027,6 +1030,103 @@ async def test_dry_run_reports_reach_and_skip_reasons_without_sending(
     assert hello.skipped == {"no_consent": 2, "invalid_address": 1}
     assert (later_step.step_id, later_step.exact, later_step.reach) == ("later", False, 7)
     assert await deliveries(db, run.run_id) == []
+
+
+# --- Tracking ---------------------------------------------------------------------------------------------------------
+
+OFFER = "https://shop.example/offer?a=1&b=2"
+
+
+async def make_linked_template(db) -> int:
+    """An email template with a tracked link, a mailto link and the unsubscribe link, in both parts."""
+    html = (
+        '<p>Hi {{ lead.first_name }}, <a href="https://shop.example/offer?a=1&amp;b=2">the offer</a>, '
+        '<a href="mailto:help@shop.example">help</a>.</p><p><a href="{{ unsubscribe_url }}">Unsubscribe</a></p>'
+    )
+    text_part = f"Offer: {OFFER}\nStop: {{{{ unsubscribe_url }}}}"
+    async with db() as session:
+        workspace_id = (await session.execute(text("SELECT min(id) FROM workspaces"))).scalar_one()
+        template = Template(
+            workspace_id=workspace_id,
+            name=f"tpl-{uuid.uuid4().hex[:8]}",
+            subject="Hi",
+            body_html=html,
+            body_text=text_part,
+        )
+        session.add(template)
+        await session.flush()
+        session.add(
+            TemplateVersion(
+                workspace_id=workspace_id,
+                template_id=template.id,
+                number=1,
+                subject="Hi",
+                body_html=html,
+                body_text=text_part,
+            )
+        )
+        await session.commit()
+        return template.id
+
+
+async def sent_parts(db, run_id: int) -> dict[int, tuple[str, str]]:
+    """Per delivery id, the (HTML, text) of the email the sink received for it."""
+    found = await rows(
+        db,
+        "SELECT d.id, o.body_html, o.body_text FROM deliveries d JOIN leads l ON l.id = d.lead_id "
+        "JOIN outbox_messages o ON o.rcpt_to ? l.email AND o.message_id LIKE :p WHERE d.run_id = :r",
+        r=run_id,
+        p=f"<herald-r{run_id}-%",
+    )
+    return {row.id: (row.body_html, row.body_text) for row in found}
+
+
+async def test_sent_email_carries_its_own_tracked_links_and_pixel_unless_tracking_is_off(
+    engine_on_dev_server, temporal_client, settings, db
+):
+    template = await make_linked_template(db)
+    utm = {"source": "herald", "medium": "email", "campaign": "nov"}
+    settings_by_run = {
+        "tracked": None,  # the default: opens and clicks
+        "off": {"opens": False, "clicks": False, "utm": None},
+        "utm only": {"opens": True, "clicks": False, "utm": utm},
+    }
+    runs = {}
+    for name, tracking in settings_by_run.items():
+        run = await make_flow_run(db, {"steps": [send("hello", template)]}, await make_leads(db, 2, prefix=name[:3]))
+        if tracking is not None:
+            async with db() as session:
+                await session.execute(
+                    text("UPDATE campaigns SET tracking = CAST(:t AS jsonb) WHERE id = :c"),
+                    {"t": json.dumps(tracking), "c": run.campaign_id},
+                )
+                await session.commit()
+        runs[name] = run
+    handles = [await start(temporal_client, settings, run) for run in runs.values()]
+    for handle in handles:
+        assert (await handle.result()).sent == 2
+
+    tracked = await sent_parts(db, runs["tracked"].run_id)
+    assert len(tracked) == 2
+    for delivery_id, (html, plain) in tracked.items():
+        link = click_url(settings, delivery_id, OFFER)
+        assert f'href="{link}"' in html and f"Offer: {link}" in plain.splitlines()
+        assert f'src="{open_pixel_url(settings, delivery_id)}"' in html
+        assert html.count("/public/t/") == 2 and plain.count("/public/t/") == 1  # its own delivery's, nobody else's
+        assert 'href="mailto:help@shop.example"' in html and "/public/unsubscribe/" in html
+
+    off = await sent_parts(db, runs["off"].run_id)
+    assert len(off) == 2
+    for html, plain in off.values():
+        assert "/public/t/" not in html + plain
+        assert 'href="https://shop.example/offer?a=1&amp;b=2"' in html and f"Offer: {OFFER}" in plain.splitlines()
+
+    with_utm = add_utm(OFFER, "herald", "email", "nov")
+    only_utm = await sent_parts(db, runs["utm only"].run_id)
+    assert len(only_utm) == 2
+    for delivery_id, (html, plain) in only_utm.items():
+        assert "/public/t/c/" not in html + plain and f'src="{open_pixel_url(settings, delivery_id)}"' in html
+        assert f'href="{with_utm.replace("&", "&amp;")}"' in html and f"Offer: {with_utm}" in plain.splitlines()
 
 
 @pytest.fixture

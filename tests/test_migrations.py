@@ -7,6 +7,7 @@ import uuid
 
 from alembic import command
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from core.db import alembic_config, async_url, create_engine, drop_database, ensure_database
 
@@ -238,6 +239,60 @@ async def test_last_sent_moves_out_of_leads_and_back(database_url):
                 (leads[0], "2026-11-01T09:00:00+00:00"),
                 (leads[1], None),
             ]
+    finally:
+        await engine.dispose()
+        await drop_database(url)
+
+
+async def test_events_table_and_campaign_tracking_come_and_go(database_url):
+    url = async_url(database_url).set(database=f"herald_mig_{uuid.uuid4().hex[:8]}").render_as_string(False)
+    await ensure_database(url)
+    engine = create_engine(url, pool_size=1)
+    try:
+        await asyncio.to_thread(command.upgrade, alembic_config(url), "0009")
+        async with engine.begin() as conn:
+            workspace = (
+                await conn.execute(
+                    text(
+                        "INSERT INTO workspaces (name, slug, requires_approval, default_region) "
+                        "VALUES ('W', 'w', false, 'US') RETURNING id"
+                    )
+                )
+            ).scalar_one()
+            await conn.execute(
+                text("INSERT INTO campaigns (workspace_id, name, status) VALUES (:w, 'C', 'draft')"), {"w": workspace}
+            )
+        await asyncio.to_thread(command.upgrade, alembic_config(url), "head")
+        async with engine.begin() as conn:
+            tracking = (await conn.execute(text("SELECT tracking FROM campaigns"))).scalar_one()
+            assert tracking == {"opens": True, "clicks": True, "utm": None}
+            event = (
+                await conn.execute(
+                    text("INSERT INTO events (workspace_id, type) VALUES (:w, 'open') RETURNING machine, metadata"),
+                    {"w": workspace},
+                )
+            ).one()
+            assert (event.machine, event.metadata) == (False, {})
+        async with engine.connect() as conn:
+            for statement in ("UPDATE events SET type = 'click'", "DELETE FROM events"):
+                try:
+                    await conn.execute(text(statement))
+                except DBAPIError as exc:
+                    assert "events are append-only" in str(exc)
+                else:
+                    raise AssertionError(f"{statement} was allowed")
+                await conn.rollback()
+        await asyncio.to_thread(command.downgrade, alembic_config(url), "0009")
+        async with engine.connect() as conn:
+            assert (await conn.execute(text("SELECT to_regclass('events')"))).scalar_one() is None
+            assert (await conn.execute(text("SELECT to_regproc('events_are_append_only')"))).scalar_one() is None
+            columns = (
+                await conn.execute(
+                    text("SELECT column_name FROM information_schema.columns WHERE table_name = 'campaigns'")
+                )
+            ).scalars()
+            assert "tracking" not in set(columns)
+        await asyncio.to_thread(command.upgrade, alembic_config(url), "head")  # and up again
     finally:
         await engine.dispose()
         await drop_database(url)

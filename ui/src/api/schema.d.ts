@@ -1755,6 +1755,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/public/t/c/{token}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Click
+         * @description 302 to the link's destination; records a click.
+         */
+        get: operations["click_public_t_c__token__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/public/t/o/{token}.gif": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Open Pixel
+         * @description The 1×1 GIF; records an open.
+         */
+        get: operations["open_pixel_public_t_o__token__gif_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/public/unsubscribe/{token}": {
         parameters: {
             query?: never;
@@ -2204,6 +2244,8 @@ export interface components {
              * @description Legacy: the version the step sends (pinned); default: the current one.
              */
             template_version?: number | null;
+            /** @description Open and click tracking, UTM parameters (docs/tracking.md); null: unchanged (on creation: opens and clicks tracked, no UTM) */
+            tracking?: components["schemas"]["CampaignTracking"] | null;
         };
         /** CampaignDetail */
         CampaignDetail: {
@@ -2298,6 +2340,7 @@ export interface components {
              * @description Number of the pinned template version
              */
             template_version: number | null;
+            tracking?: components["schemas"]["CampaignTracking"];
             /**
              * Updated At
              * Format: date-time
@@ -2432,6 +2475,23 @@ export interface components {
             /** Steps */
             steps: components["schemas"]["StepTestResult"][];
         };
+        /** CampaignTracking */
+        CampaignTracking: {
+            /**
+             * Clicks
+             * @description Send each http(s) link through a click redirect
+             * @default true
+             */
+            clicks: boolean;
+            /**
+             * Opens
+             * @description Add the open pixel to each email
+             * @default true
+             */
+            opens: boolean;
+            /** @description UTM parameters added to the links; null: none */
+            utm?: components["schemas"]["Utm"] | null;
+        };
         /**
          * CampaignUpdate
          * @description The whole campaign again (PUT): draft, scheduled or rejected campaigns only.
@@ -2497,6 +2557,8 @@ export interface components {
              * @description Legacy: the version the step sends (pinned); default: the current one.
              */
             template_version?: number | null;
+            /** @description Open and click tracking, UTM parameters (docs/tracking.md); null: unchanged (on creation: opens and clicks tracked, no UTM) */
+            tracking?: components["schemas"]["CampaignTracking"] | null;
         };
         /** ChannelReach */
         ChannelReach: {
@@ -5017,6 +5079,27 @@ export interface components {
             id: number;
             /** Name */
             name: string;
+        };
+        /**
+         * Utm
+         * @description Added to every tracked http(s) link that does not have the parameter already.
+         */
+        Utm: {
+            /**
+             * Campaign
+             * @description utm_campaign, e.g. november-newsletter
+             */
+            campaign: string;
+            /**
+             * Medium
+             * @description utm_medium, e.g. email
+             */
+            medium: string;
+            /**
+             * Source
+             * @description utm_source, e.g. herald
+             */
+            source: string;
         };
         /**
          * ValidateIn
@@ -13335,6 +13418,138 @@ export interface operations {
                 };
                 content: {
                     "application/json": unknown;
+                };
+            };
+            /** @description Not signed in, or an invalid or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The role does not allow it, or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unknown id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input; `field` names the offending field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    click_public_t_c__token__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                token: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description To the link's destination */
+            302: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not signed in, or an invalid or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The role does not allow it, or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unknown id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input; `field` names the offending field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    open_pixel_public_t_o__token__gif_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                token: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A 1×1 transparent GIF */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/gif": unknown;
                 };
             };
             /** @description Not signed in, or an invalid or revoked API key */
