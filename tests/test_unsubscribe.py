@@ -80,6 +80,11 @@ async def test_one_click_post_without_login_suppresses_and_get_never_does(api, a
             db, "SELECT count(*) FROM lead_events WHERE lead_id = :id AND type = 'unsubscribed'", id=lead_ids[0]
         )
         assert events == 1
+        unsubscribes = await _count(
+            db, "SELECT count(*) FROM events WHERE type = 'unsubscribe' AND lead_id = :id AND run_id = :run "
+            "AND delivery_id IS NOT NULL AND channel = 'email'", id=lead_ids[0], run=run["id"]
+        )  # fmt: skip
+        assert unsubscribes == 1  # what the campaign's report counts
         hashed = await _count(
             db, "SELECT count(*) FROM suppressions WHERE channel = 'email' AND reason = 'unsubscribed'"
         )

@@ -5,9 +5,11 @@ See docs/campaigns.md."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Literal
 
 from fastapi import APIRouter, Query, Request
 
+from api import campaign_report as report_service
 from api import campaign_runs, campaign_service
 from api.context import guard
 from api.deps import SettingsDep, TemporalDep
@@ -31,6 +33,7 @@ from api.schemas_campaigns import (
     ValidateIn,
     ValidateOut,
 )
+from api.schemas_reports import ReportOut
 from api.scoping import Scope, ScopeDep
 from domain.permissions import Permission
 from models.campaigns import EDITABLE_STATUSES, Campaign, CampaignStatus
@@ -217,6 +220,18 @@ async def campaign_progress(campaign_id: int, request: Request, scope: ScopeDep,
 async def _control(campaign_id: int, action: str, scope: Scope, settings, client) -> ProgressOut:
     await campaign_runs.control(scope, client, campaign_id, action)
     return await campaign_runs.progress(scope, client, settings, campaign_id)
+
+
+@router.get("/{campaign_id}/report", response_model=ReportOut, **guard(Permission.workspace_read))
+async def campaign_report(
+    campaign_id: int,
+    scope: ScopeDep,
+    run: int | None = Query(default=None, ge=1, description="The run's number (default: the latest)"),
+    bucket: Literal["hour", "day"] = Query(default="day", description="The series' bucket"),
+) -> ReportOut:
+    """Sent, delivered, opens, clicks, unsubscribes, bounces, complaints, conversions and their rates, per step and
+    A/B variant; the A/B tests' winners and significance; clicks per link; opens and clicks over time."""
+    return await report_service.campaign_report(scope, campaign_id, run, bucket)
 
 
 @router.post("/{campaign_id}/pause", response_model=ProgressOut, **guard(Permission.campaigns_launch))

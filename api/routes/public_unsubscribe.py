@@ -32,6 +32,14 @@ HEADERS = {
 PREVIEW = "preview"
 
 
+# The campaign's report counts unsubscribes from the events, attributed to the delivery the link came with.
+UNSUBSCRIBE_EVENT = text(
+    "INSERT INTO events (workspace_id, delivery_id, lead_id, campaign_id, run_id, step, variant, channel, type, "
+    "metadata) SELECT :w, d.id, :lead, r.campaign_id, r.id, :step, d.variant, :channel, 'unsubscribe', "
+    "CAST(:meta AS jsonb) FROM campaign_runs r LEFT JOIN deliveries d "
+    "ON d.run_id = r.id AND d.step = :step AND d.lead_id = :lead AND NOT d.fallback "
+    "WHERE r.id = :run AND r.workspace_id = :w"
+)
 CHANNEL_NAMES = {"email": "Emails", "sms": "Text messages (SMS)", "whatsapp": "WhatsApp messages"}
 
 
@@ -130,6 +138,17 @@ async def _unsubscribe(session: SessionDep, lead: dict, channel: str, origin: di
     ).scalar_one_or_none()
     if changed is not None:
         await _note(session, lead, "unsubscribed", {"channel": channel, **origin})
+        await session.execute(
+            UNSUBSCRIBE_EVENT,
+            {
+                "w": lead["workspace_id"],
+                "lead": lead["id"],
+                "run": origin["run_id"],
+                "step": origin["step"],
+                "channel": channel,
+                "meta": json.dumps({"via": origin["via"]}),
+            },
+        )
     address = lead[CHANNEL_ADDRESS[channel]]
     if address:
         await session.execute(

@@ -416,6 +416,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/campaigns/{campaign_id}/report": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Campaign Report
+         * @description Sent, delivered, opens, clicks, unsubscribes, bounces, complaints, conversions and their rates, per step and
+         *     A/B variant; the A/B tests' winners and significance; clicks per link; opens and clicks over time.
+         */
+        get: operations["campaign_report_api_campaigns__campaign_id__report_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/campaigns/{campaign_id}/reschedule": {
         parameters: {
             query?: never;
@@ -1845,6 +1866,30 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** AbTestOut */
+        AbTestOut: {
+            /**
+             * Metric
+             * @enum {string}
+             */
+            metric: "open_rate" | "click_rate" | "conversion_rate";
+            /** P Value */
+            p_value: number;
+            /** Rates */
+            rates: {
+                [key: string]: number;
+            };
+            /** Runner Up */
+            runner_up: string | null;
+            /** Significant */
+            significant: boolean;
+            /** Step Id */
+            step_id: string;
+            /** Winner */
+            winner: string;
+            /** Z */
+            z: number;
+        };
         /** ApiKeyCreate */
         ApiKeyCreate: {
             /** Name */
@@ -3075,6 +3120,55 @@ export interface components {
             /** Max Messages */
             max_messages: number;
         };
+        /** FunnelOut */
+        FunnelOut: {
+            /** Bounce Rate */
+            bounce_rate: number | null;
+            /** Bounces */
+            bounces: number;
+            /** Click Rate */
+            click_rate: number | null;
+            /** Click To Open */
+            click_to_open: number | null;
+            /** Complaint Rate */
+            complaint_rate: number | null;
+            /** Complaints */
+            complaints: number;
+            /** Conversion Rate */
+            conversion_rate: number | null;
+            /** Conversions */
+            conversions: number;
+            /** Delivered */
+            delivered: number;
+            /** Delivery Rate */
+            delivery_rate: number | null;
+            /** Failed */
+            failed: number;
+            /** Hard Bounces */
+            hard_bounces: number;
+            /** Machine Opens */
+            machine_opens: number;
+            /** Open Rate */
+            open_rate: number | null;
+            /** Revenue */
+            revenue: number;
+            /** Roi */
+            roi?: number | null;
+            /** Sent */
+            sent: number;
+            /** Total Clicks */
+            total_clicks: number;
+            /** Total Opens */
+            total_opens: number;
+            /** Unique Clicks */
+            unique_clicks: number;
+            /** Unique Opens */
+            unique_opens: number;
+            /** Unsubscribe Rate */
+            unsubscribe_rate: number | null;
+            /** Unsubscribes */
+            unsubscribes: number;
+        };
         /** HealthOut */
         HealthOut: {
             database: components["schemas"]["ComponentHealth"];
@@ -3622,6 +3716,15 @@ export interface components {
              * @description IANA name; inferred from phone or country when omitted
              */
             timezone?: string | null;
+        };
+        /** LinkOut */
+        LinkOut: {
+            /** Clicks */
+            clicks: number;
+            /** Unique Clicks */
+            unique_clicks: number;
+            /** Url */
+            url: string;
         };
         /** ListCreate */
         ListCreate: {
@@ -4312,6 +4415,33 @@ export interface components {
              */
             comment?: string | null;
         };
+        /** ReportOut */
+        ReportOut: {
+            /** Ab Tests */
+            ab_tests: components["schemas"]["AbTestOut"][];
+            /**
+             * Bucket
+             * @enum {string}
+             */
+            bucket: "hour" | "day";
+            /** Campaign Id */
+            campaign_id: number;
+            /** Cost */
+            cost: number;
+            /** Links */
+            links: components["schemas"]["LinkOut"][];
+            /** Run Id */
+            run_id: number;
+            /** Run Number */
+            run_number: number;
+            /** Series */
+            series: components["schemas"]["SeriesPoint"][];
+            /** Status */
+            status: string;
+            /** Steps */
+            steps: components["schemas"]["StepReport"][];
+            totals: components["schemas"]["FunnelOut"];
+        };
         /** RescheduleIn */
         RescheduleIn: {
             /**
@@ -4433,6 +4563,18 @@ export interface components {
              * @enum {string}
              */
             type: "send";
+        };
+        /** SeriesPoint */
+        SeriesPoint: {
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+            /** Clicks */
+            clicks: number;
+            /** Opens */
+            opens: number;
         };
         /** SmsInfo */
         SmsInfo: {
@@ -4583,6 +4725,22 @@ export interface components {
             type: string;
             /** Variants */
             variants?: components["schemas"]["VariantProgress"][];
+        };
+        /** StepReport */
+        StepReport: {
+            /** Channel */
+            channel: string | null;
+            funnel: components["schemas"]["FunnelOut"];
+            /** Index */
+            index: number;
+            /** Label */
+            label: string;
+            /** Step Id */
+            step_id: string;
+            /** Type */
+            type: string;
+            /** Variants */
+            variants: components["schemas"]["VariantReport"][];
         };
         /** StepTestResult */
         StepTestResult: {
@@ -5199,6 +5357,12 @@ export interface components {
              * @default 0
              */
             skipped: number;
+            /** Variant */
+            variant: string;
+        };
+        /** VariantReport */
+        VariantReport: {
+            funnel: components["schemas"]["FunnelOut"];
             /** Variant */
             variant: string;
         };
@@ -7052,6 +7216,78 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["CampaignDetail"];
+                };
+            };
+            /** @description Not signed in, or an invalid or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The role does not allow it, or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unknown id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input; `field` names the offending field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    campaign_report_api_campaigns__campaign_id__report_get: {
+        parameters: {
+            query?: {
+                /** @description The run's number (default: the latest) */
+                run?: number | null;
+                /** @description The series' bucket */
+                bucket?: "hour" | "day";
+            };
+            header?: never;
+            path: {
+                campaign_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportOut"];
                 };
             };
             /** @description Not signed in, or an invalid or revoked API key */

@@ -1,0 +1,86 @@
+"""The campaign report's shapes (GET /api/campaigns/{id}/report)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel
+
+
+class FunnelOut(BaseModel):
+    sent: int
+    delivered: int
+    failed: int
+    hard_bounces: int
+    unique_opens: int
+    total_opens: int
+    machine_opens: int
+    unique_clicks: int
+    total_clicks: int
+    unsubscribes: int
+    bounces: int
+    complaints: int
+    conversions: int
+    revenue: float
+    delivery_rate: float | None
+    open_rate: float | None
+    click_rate: float | None
+    click_to_open: float | None
+    unsubscribe_rate: float | None
+    bounce_rate: float | None
+    complaint_rate: float | None
+    conversion_rate: float | None
+    roi: float | None = None
+
+
+class VariantReport(BaseModel):
+    variant: str
+    funnel: FunnelOut
+
+
+class StepReport(BaseModel):
+    index: int
+    step_id: str
+    label: str
+    type: str
+    channel: str | None
+    funnel: FunnelOut
+    variants: list[VariantReport]
+
+
+class AbTestOut(BaseModel):
+    step_id: str
+    metric: Literal["open_rate", "click_rate", "conversion_rate"]
+    winner: str
+    runner_up: str | None
+    z: float
+    p_value: float
+    significant: bool
+    rates: dict[str, float]
+
+
+class LinkOut(BaseModel):
+    url: str
+    clicks: int
+    unique_clicks: int
+
+
+class SeriesPoint(BaseModel):
+    at: datetime
+    opens: int
+    clicks: int
+
+
+class ReportOut(BaseModel):
+    campaign_id: int
+    run_id: int
+    run_number: int
+    status: str
+    cost: float
+    totals: FunnelOut
+    steps: list[StepReport]
+    ab_tests: list[AbTestOut]
+    links: list[LinkOut]
+    bucket: Literal["hour", "day"]
+    series: list[SeriesPoint]
