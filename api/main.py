@@ -31,6 +31,7 @@ from api.routes import (
     media,
     members,
     outbox,
+    public_inbound_bounces,
     public_inbound_sms,
     public_media,
     public_tracking,
@@ -104,6 +105,7 @@ def create_app(settings: Settings | None = None, temporal_client: Client | None 
         public_media,
         public_unsubscribe,
         public_inbound_sms,
+        public_inbound_bounces,
         public_tracking,
     ):
         app.include_router(module.router)

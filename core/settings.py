@@ -62,6 +62,11 @@ class Settings(BaseSettings):
     webhook_secret: str | None = Field(default=None, repr=False, exclude=True)
     webhook_timeout_seconds: float = 10.0
 
+    # Inbound bounces and complaints (docs/tracking.md): the generic webhook's shared secret (unset: no such
+    # endpoint) and the SNS topics whose SES notifications are accepted (unset: any topic).
+    bounce_webhook_secret: str | None = Field(default=None, repr=False, exclude=True)
+    ses_topic_arns: str | None = Field(default=None, description="Comma-separated SNS topic ARNs")
+
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     public_url: str = Field(
@@ -140,6 +145,8 @@ class Settings(BaseSettings):
         "twilio_whatsapp_from",
         "webhook_url",
         "webhook_secret",
+        "bounce_webhook_secret",
+        "ses_topic_arns",
         mode="before",
     )
     @classmethod
@@ -170,6 +177,11 @@ class Settings(BaseSettings):
         """The HMAC key of public links: stable across restarts and shared by every process of one install."""
         seed = self.secret_key or f"derived:{self.database_url or ''}"
         return hashlib.sha256(b"herald-signing\0" + seed.encode()).digest()
+
+    @property
+    def ses_topic_arn_set(self) -> frozenset[str]:
+        """SES_TOPIC_ARNS as a set (empty: every topic is accepted)."""
+        return frozenset(arn.strip() for arn in (self.ses_topic_arns or "").split(",") if arn.strip())
 
     @property
     def app_url(self) -> str:

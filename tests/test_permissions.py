@@ -22,6 +22,8 @@ PUBLIC_ROUTES = {
     ("POST", "/public/unsubscribe/{token}"),  # RFC 8058 one-click: only with a valid signed token
     ("POST", "/public/unsubscribe/{token}/preferences"),  # the recipient's preferences: a valid signed token
     ("POST", "/public/inbound/twilio/sms"),  # SMS replies: only with the provider's signature
+    ("POST", "/public/inbound/bounces/generic"),  # bounces and complaints: only with BOUNCE_WEBHOOK_SECRET
+    ("POST", "/public/inbound/bounces/ses"),  # SES through SNS: only signed by SNS (and from SES_TOPIC_ARNS)
     ("GET", "/public/t/o/{token}.gif"),  # open pixel: records an open only for a valid signed token
     ("GET", "/public/t/c/{token}"),  # click redirect: only to the URL signed in the token
 }

@@ -1736,6 +1736,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/public/inbound/bounces/generic": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Generic Bounces
+         * @description Bounces and complaints in Herald's generic JSON format; needs `X-Herald-Webhook-Secret`.
+         */
+        post: operations["generic_bounces_public_inbound_bounces_generic_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/public/inbound/bounces/ses": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Ses Notifications
+         * @description Amazon SES bounce and complaint notifications through an SNS subscription; signed by SNS.
+         */
+        post: operations["ses_notifications_public_inbound_bounces_ses_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/public/inbound/twilio/sms": {
         parameters: {
             query?: never;
@@ -2037,6 +2077,38 @@ export interface components {
              * @description JPEG, PNG, GIF, WebP, AVIF, HEIC, MP4, MOV, WebM or PDF
              */
             file: string;
+        };
+        /**
+         * BounceReceipt
+         * @description What a webhook request did.
+         */
+        BounceReceipt: {
+            /**
+             * Duplicates
+             * @description Events already recorded from an earlier delivery of the same report
+             */
+            duplicates: number;
+            /**
+             * Message
+             * @description For the administrator (SNS subscription confirmations)
+             */
+            message?: string | null;
+            /**
+             * Received
+             * @description Notices in the request (one per recipient)
+             */
+            received: number;
+            /**
+             * Recorded
+             * @description Events written (a notice about an address held in two workspaces: two)
+             */
+            recorded: number;
+            /**
+             * Unmatched
+             * @description Notices about no known delivery or lead: nothing recorded
+             * @default 0
+             */
+            unmatched: number;
         };
         /**
          * BranchStep
@@ -13519,6 +13591,136 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["PermissionMatrixOut"];
+                };
+            };
+            /** @description Not signed in, or an invalid or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The role does not allow it, or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unknown id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input; `field` names the offending field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    generic_bounces_public_inbound_bounces_generic_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BounceReceipt"];
+                };
+            };
+            /** @description Not signed in, or an invalid or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The role does not allow it, or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unknown id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input; `field` names the offending field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    ses_notifications_public_inbound_bounces_ses_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BounceReceipt"];
                 };
             };
             /** @description Not signed in, or an invalid or revoked API key */
