@@ -1767,7 +1767,8 @@ export interface paths {
         put?: never;
         /**
          * Ses Notifications
-         * @description Amazon SES bounce and complaint notifications through an SNS subscription; signed by SNS.
+         * @description Amazon SES bounce and complaint notifications through an SNS subscription; signed by SNS, from one of
+         *     SES_TOPIC_ARNS (without it, the endpoint does not exist: anyone can sign a message on a topic of their own).
          */
         post: operations["ses_notifications_public_inbound_bounces_ses_post"];
         delete?: never;
