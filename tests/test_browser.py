@@ -578,3 +578,52 @@ async def test_write_an_email_with_an_image_and_a_token_preview_two_leads_and_ro
     await expect(frame.locator("body")).not_to_contain_text("See you soon.")
     await page.screenshot(path=SCREENSHOTS / "template-history.png", full_page=True)
     await page.close()
+
+
+async def test_a_finished_campaigns_report_shows_what_its_recipients_did(live_app, browser, api, db, tenant):
+    """Four emails sent; two recipients open theirs, one of them clicks: the report shows 50% opens, 25% clicks,
+    50% click-to-open and the link."""
+    import email
+    from email import policy
+
+    import httpx
+
+    from tests.helpers import wait_for_status
+
+    body = '<p>Hi {{ lead.first_name }}</p><p><a href="https://example.com/offer">See the offer</a></p>'
+    campaign_id = await make_campaign(db, await make_leads(db, 4, prefix="rep"), body_html=body, name="Reported")
+    run = (await api.post(f"/api/campaigns/{campaign_id}/launch")).json()
+    await wait_for_status(api, campaign_id, "completed")
+    async with db() as session:
+        # An hour passes (an open within seconds of the send is taken for a machine's).
+        await session.execute(
+            text("UPDATE deliveries SET sent_at = sent_at - interval '1 hour' WHERE run_id = :r"), {"r": run["id"]}
+        )
+        await session.commit()
+        raws = (
+            await session.execute(
+                text("SELECT raw FROM outbox_messages WHERE message_id LIKE :p ORDER BY id"),
+                {"p": f"<herald-r{run['id']}-%"},
+            )
+        ).scalars()
+        htmls = [
+            email.message_from_string(raw, policy=policy.default).get_body(("html",)).get_content() for raw in raws
+        ]
+    assert len(htmls) == 4
+    pixels = [re.search(r'src="[^"]*(/public/t/o/[^"]+)"', html).group(1) for html in htmls]
+    clicks = [re.search(r'href="[^"]*(/public/t/c/[^"]+)"', html).group(1) for html in htmls]
+    browser_agent = {"User-Agent": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/131.0 Safari/537.36"}
+    async with httpx.AsyncClient(base_url=live_app, headers=browser_agent) as recipient:
+        for path in pixels[:2]:
+            assert (await recipient.get(path)).status_code == 200
+        assert (await recipient.get(clicks[0])).headers["location"].startswith("https://example.com/offer")
+
+    page = await _sign_in(browser, live_app, "admin@acme.test")
+    await page.goto(f"{live_app}/campaigns/{campaign_id}")
+    report = page.get_by_test_id("campaign-report")
+    await expect(report.get_by_test_id("report-sent")).to_have_text("4")
+    await expect(report.get_by_test_id("report-open-rate")).to_have_text("50%")
+    await expect(report.get_by_test_id("report-click-rate")).to_have_text("25%")
+    await expect(report.get_by_test_id("report-ctor")).to_have_text("50%")
+    await expect(report.get_by_test_id("report-link")).to_contain_text("https://example.com/offer")
+    await page.screenshot(path=SCREENSHOTS / "campaign-report.png", full_page=True)

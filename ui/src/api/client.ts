@@ -58,6 +58,8 @@ type JsonAnswer<P extends keyof paths, M extends "get" | "post" | "put" | "patch
     : never;
 export type AppConfig = Schemas["AppConfigOut"];
 export type Health = Schemas["HealthOut"];
+export type CampaignReport = Schemas["ReportOut"];
+export type ReportFunnel = Schemas["FunnelOut"];
 export type Lead = Schemas["LeadOut"];
 export type LeadPage = Schemas["LeadPage"];
 export type LeadQuery = Schemas["LeadQuery"];

@@ -52,6 +52,7 @@ export const queryKeys = {
   campaigns: ["campaigns"] as const,
   campaign: (id: number) => ["campaign", id] as const,
   progress: (id: number) => ["campaign", id, "progress"] as const,
+  report: (id: number, bucket: string) => ["campaign", id, "report", bucket] as const,
   outbox: (offset: number, search: string, limit: number) => ["outbox", { offset, search, limit }] as const,
   outboxMessage: (id: number) => ["outbox-message", id] as const,
   members: ["members"] as const,

@@ -10,6 +10,8 @@ import { FlowEditor } from "./FlowEditor";
 import type { Flow } from "./flow";
 import { StepProgressPanel } from "./StepProgress";
 import { readStepProgress } from "./model";
+import { ReportPanel, rate } from "./CampaignReport";
+import type { CampaignReport, ReportFunnel } from "../api/client";
 
 function render(node: ReactNode): string {
   const client = new QueryClient({ defaultOptions: { queries: { retry: false } } });
@@ -126,5 +128,45 @@ describe("campaign page parts", () => {
     expect(pathAfterSwitch("/campaigns/calendar", "")).toBeNull();
     expect(pathAfterSwitch("/campaigns/new", "")).toBe("/campaigns");
     expect(pathAfterSwitch("/campaigns/4/edit", "")).toBe("/campaigns");
+  });
+});
+
+describe("campaign report", () => {
+  const funnel = (over: Partial<ReportFunnel>): ReportFunnel => ({
+    sent: 0, delivered: 0, failed: 0, hard_bounces: 0, unique_opens: 0, total_opens: 0, machine_opens: 0,
+    unique_clicks: 0, total_clicks: 0, unsubscribes: 0, bounces: 0, complaints: 0, conversions: 0, revenue: 0,
+    delivery_rate: null, open_rate: null, click_rate: null, click_to_open: null, unsubscribe_rate: null,
+    bounce_rate: null, complaint_rate: null, conversion_rate: null, roi: null, ...over,
+  });
+  const report: CampaignReport = {
+    campaign_id: 3, run_id: 9, run_number: 2, status: "completed", cost: 50, bucket: "day",
+    totals: funnel({ sent: 9, delivered: 8, unique_opens: 5, machine_opens: 1, unique_clicks: 3, hard_bounces: 1,
+      bounces: 3, unsubscribes: 1, conversions: 1, revenue: 100, open_rate: 0.625, click_rate: 0.375,
+      click_to_open: 0.6, roi: 1 }),
+    steps: [
+      { index: 0, step_id: "ab", label: "ab", type: "ab_split", channel: null, funnel: funnel({}), variants: [] },
+      { index: 1, step_id: "sa", label: "ab › A › sa", type: "send", channel: "email",
+        funnel: funnel({ sent: 5, open_rate: 0.6 }), variants: [{ variant: "a", funnel: funnel({ sent: 5 }) }] },
+    ],
+    ab_tests: [{ step_id: "ab", metric: "click_rate", winner: "b", runner_up: "a", z: 1.1, p_value: 0.27,
+      significant: false, rates: { a: 0.2, b: 0.5 } }],
+    links: [{ url: "https://example.com/x", clicks: 3, unique_clicks: 2 }],
+    series: [],
+  };  // prettier-ignore
+
+  it("shows the funnel, rates, A/B verdict and links; rates without a denominator are a dash", () => {
+    const html = render(<ReportPanel report={report} />);
+    expect(html).toContain('data-testid="report-open-rate">62.5%<');
+    expect(html).toContain('data-testid="report-click-rate">37.5%<');
+    expect(html).toContain('data-testid="report-ctor">60%<');
+    expect(html).toContain('data-testid="report-revenue">100.00<');
+    expect(html).toContain("ROI 100%");
+    expect(html).toContain('data-testid="report-ab-winner">b<');
+    expect(html).toContain("Not significant against a yet (p = 0.270)");
+    expect(html.match(/data-testid="report-step-row"/g)).toHaveLength(2); // the send step and its variant
+    expect(html).toContain("https://example.com/x");
+    expect(html).toContain("1 automated opens");
+    expect(rate(null)).toBe("—");
+    expect(rate(0.5)).toBe("50%");
   });
 });

@@ -16,6 +16,7 @@ import { EDITABLE, isWaiting, readStepProgress, type StepProgress } from "../cam
 import { campaignApi } from "../campaigns/queries";
 import { describeStart, describeWeekdays, toSchedule, workspaceTimeZone } from "../campaigns/schedule";
 import { StepProgressPanel } from "../campaigns/StepProgress";
+import { CampaignReportSection } from "../campaigns/CampaignReport";
 import { OBJECTIVES, describeGoal } from "../campaigns/wizard";
 import { useSession } from "../session";
 import { NotFound } from "./NotFound";
@@ -463,6 +464,8 @@ function CampaignView({ campaignId }: { campaignId: number }) {
           )}
         </section>
       </div>
+
+      {run && <CampaignReportSection campaignId={campaignId} live={isActive(runStatus)} />}
 
       <section className="card card-table" aria-label="Runs">
         <div className="card-header">
