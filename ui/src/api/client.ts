@@ -72,6 +72,7 @@ export type SortOrder = NonNullable<LeadQuery["order"]>;
 export type LeadCreate = Partial<Schemas["LeadCreate"]>;
 export type LeadUpdate = Partial<Schemas["LeadUpdate"]>;
 export type LeadEvent = Schemas["LeadEventOut"];
+export type LeadInteraction = Schemas["InteractionOut"];
 export type FieldInfo = Schemas["FieldInfo"];
 export type BulkRequest = Schemas["BulkRequest"];
 export type BulkAction = BulkRequest["action"];

@@ -213,6 +213,15 @@ export function useLeadEvents(id: number) {
   });
 }
 
+/** The lead's latest opens, clicks, bounces, complaints, unsubscribes and conversions. */
+export function useLeadInteractions(id: number) {
+  return useQuery({
+    queryKey: ["lead", id, "interactions"] as const,
+    queryFn: () =>
+      unwrap(api.GET("/api/leads/{lead_id}/interactions", { params: { path: { lead_id: id }, query: { limit: 100 } } })),
+  });
+}
+
 export function useLeadLists(id: number) {
   return useQuery({
     queryKey: queryKeys.leadLists(id),

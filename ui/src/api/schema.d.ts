@@ -1033,6 +1033,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/leads/{lead_id}/interactions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Lead Interactions
+         * @description Newest first; pass the last id as `before` for the next page. Automated opens and clicks are included, flagged
+         *     `machine`.
+         */
+        get: operations["lead_interactions_api_leads__lead_id__interactions_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/leads/{lead_id}/lists": {
         parameters: {
             query?: never;
@@ -3452,6 +3473,40 @@ export interface components {
             options?: components["schemas"]["ImportOptions"];
             /** Save Mapping As */
             save_mapping_as?: string | null;
+        };
+        /** InteractionOut */
+        InteractionOut: {
+            /** Campaign Id */
+            campaign_id: number | null;
+            /** Campaign Name */
+            campaign_name: string | null;
+            /** Channel */
+            channel: string | null;
+            /** Detail */
+            detail?: string | null;
+            /** Id */
+            id: number;
+            /** Machine */
+            machine: boolean;
+            /**
+             * Occurred At
+             * Format: date-time
+             */
+            occurred_at: string;
+            /** Permanent */
+            permanent?: boolean | null;
+            /** Run Id */
+            run_id: number | null;
+            /** Step */
+            step: number | null;
+            /** Type */
+            type: string;
+            /** Url */
+            url: string | null;
+            /** Value */
+            value?: string | null;
+            /** Variant */
+            variant: string | null;
         };
         /** LeadCreate */
         LeadCreate: {
@@ -10095,6 +10150,76 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["LeadEventOut"][];
+                };
+            };
+            /** @description Not signed in, or an invalid or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The role does not allow it, or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unknown id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input; `field` names the offending field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    lead_interactions_api_leads__lead_id__interactions_get: {
+        parameters: {
+            query?: {
+                before?: number | null;
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                lead_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InteractionOut"][];
                 };
             };
             /** @description Not signed in, or an invalid or revoked API key */

@@ -9,6 +9,9 @@ import { previewBody } from "../pages/ListEditor";
 import { leadPatch } from "../pages/LeadProfile";
 import { pathAfterSwitch } from "../session";
 import { bulkResultText, bulkValue, selectionBody } from "./bulk";
+import { MemoryRouter } from "react-router-dom";
+import { InteractionList } from "./Interactions";
+import { describeInteraction } from "./interactionText";
 import {
   COLUMNS_STORAGE_KEY,
   DEFAULT_COLUMNS,
@@ -251,5 +254,37 @@ describe("filter value editors", () => {
     expect(relative).toContain('<option value="weeks" selected="">');
     expect(render("country", "in", ["GB", "FR"])).toContain('value="GB, FR"');
     expect(render("list", "inList", 4)).toContain('<option value="4" selected="">Hot leads</option>');
+  });
+});
+
+describe("lead interactions", () => {
+  const base = {
+    id: 1, machine: false, url: null, occurred_at: "2026-11-20T10:00:00Z", channel: "email", campaign_id: 3,
+    campaign_name: "Spring", run_id: 9, step: 0, variant: null, value: null, detail: null, permanent: null,
+  };  // prettier-ignore
+
+  it("says what happened, to which campaign's message, automated ones marked", () => {
+    expect(describeInteraction({ ...base, type: "open" })).toBe("Opened the email from “Spring”");
+    expect(describeInteraction({ ...base, type: "open", machine: true })).toBe("Opened the email from “Spring” (automated)");
+    expect(describeInteraction({ ...base, type: "click", url: "https://example.com/a" })).toBe(
+      "Clicked https://example.com/a in the email from “Spring”",
+    );
+    expect(
+      describeInteraction({ ...base, type: "bounce", campaign_name: null, permanent: true, detail: "550 user unknown" }),
+    ).toBe("Hard bounce: 550 user unknown");
+    expect(describeInteraction({ ...base, type: "conversion", value: "42.5" })).toBe("Converted (42.50), credited to “Spring”");
+    expect(describeInteraction({ ...base, type: "unsubscribe", channel: "sms" })).toBe("Unsubscribed from SMS from “Spring”");
+  });
+
+  it("lists them with links to the campaign and the clicked URL", () => {
+    const html = renderToStaticMarkup(
+      <MemoryRouter>
+        <InteractionList items={[{ ...base, id: 2, type: "click", url: "https://example.com/a" }, { ...base, type: "open" }]} />
+      </MemoryRouter>,
+    );
+    expect(html.match(/data-testid="interaction"/g)).toHaveLength(2);
+    expect(html).toContain('href="/campaigns/3"');
+    expect(html).toContain('href="https://example.com/a"');
+    expect(renderToStaticMarkup(<InteractionList items={[]} />)).toContain("No opens, clicks or conversions yet.");
   });
 });

@@ -11,6 +11,7 @@ import { splitList } from "../filters/model";
 import { formatDateTime, formatNumber } from "../format";
 import { customText, leadName } from "../leads/columns";
 import { describeEvent } from "../leads/events";
+import { LeadInteractions } from "../leads/Interactions";
 import { useSession } from "../session";
 import { NotFound } from "./NotFound";
 
@@ -109,6 +110,7 @@ function LeadProfile({ leadId }: { leadId: number }) {
         </div>
         <div className="stack">
           <LeadLists leadId={leadId} />
+          <LeadInteractions leadId={leadId} />
           <Timeline leadId={leadId} />
         </div>
       </div>
