@@ -35,11 +35,16 @@ DELIVERY_COUNTS = text(
 EVENT_COUNTS = text(
     """
     SELECT step, variant, type, machine, count(*) AS n,
+           count(DISTINCT coalesce(metadata->>'conversion_id', id::text)) AS distinct_n,
            count(DISTINCT lead_id) FILTER (WHERE metadata->>'permanent' = 'true') AS permanent,
            coalesce(sum(CASE WHEN metadata->>'value' ~ '^-?[0-9]+(\\.[0-9]+)?$'
                              THEN (metadata->>'value')::numeric END), 0) AS value
     FROM events WHERE run_id = :run_id GROUP BY step, variant, type, machine
     """
+)
+RUN_CONVERSIONS = text(
+    "SELECT count(DISTINCT coalesce(metadata->>'conversion_id', id::text)) FROM events "
+    "WHERE run_id = :run_id AND type = 'conversion'"
 )
 LINKS = text(
     """
@@ -78,7 +83,7 @@ async def campaign_report(
         funnel.unique_opens += row.opened
         funnel.unique_clicks += row.clicked
     for row in await scope.session.execute(EVENT_COUNTS, params):
-        _add_events(funnels[(row.step if row.step is not None else -1, row.variant)], row)
+        add_events(funnels[(row.step if row.step is not None else -1, row.variant)], row)
     cost = float(campaign.cost or 0)
     totals = Funnel()
     per_step: dict[int, Funnel] = defaultdict(Funnel)
@@ -88,6 +93,8 @@ async def campaign_report(
         per_step[step].add(funnel)
         if variant:
             per_variant[step][variant].add(funnel)
+    # Over the run, a conversion split between steps counts once.
+    totals.conversions = (await scope.session.execute(RUN_CONVERSIONS, params)).scalar_one()
     step_reports = [
         StepReport(
             index=index,
@@ -95,9 +102,9 @@ async def campaign_report(
             label=path_label(flow, position),
             type=step.type,
             channel=step.channel if isinstance(step, SendStep) else None,
-            funnel=_out(per_step.get(index, Funnel())),
+            funnel=funnel_out(per_step.get(index, Funnel())),
             variants=[
-                VariantReport(variant=variant, funnel=_out(funnel))
+                VariantReport(variant=variant, funnel=funnel_out(funnel))
                 for variant, funnel in sorted(per_variant.get(index, {}).items())
             ],
         )
@@ -128,7 +135,7 @@ async def campaign_report(
         run_number=run.number,
         status=run.status,
         cost=cost,
-        totals=_out(totals, cost),
+        totals=funnel_out(totals, cost),
         steps=step_reports,
         ab_tests=ab_tests,
         links=links,
@@ -150,7 +157,7 @@ async def _run(scope: Scope, campaign_id: int, number: int | None) -> CampaignRu
     return run
 
 
-def _add_events(funnel: Funnel, row) -> None:
+def add_events(funnel: Funnel, row) -> None:
     if row.type == "open":
         if row.machine:
             funnel.machine_opens += row.n
@@ -166,10 +173,11 @@ def _add_events(funnel: Funnel, row) -> None:
     elif row.type == "complaint":
         funnel.complaints += row.n
     elif row.type == "conversion":
-        funnel.conversions += row.n
+        # A conversion credited to several messages (linear attribution) is one row per message, one conversion.
+        funnel.conversions += row.distinct_n
         funnel.revenue += float(row.value)
 
 
-def _out(funnel: Funnel, cost: float = 0.0) -> FunnelOut:
+def funnel_out(funnel: Funnel, cost: float = 0.0) -> FunnelOut:
     values = {name: getattr(funnel, name) for name in funnel.__dataclass_fields__}
     return FunnelOut(**values, delivered=funnel.delivered, **funnel.rates(cost))

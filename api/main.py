@@ -15,6 +15,7 @@ from api.deps import TemporalProvider
 from api.errors import ApiError, ErrorBody, install_error_handlers
 from api.middleware import install_middleware
 from api.routes import (
+    analytics,
     api_keys,
     audit,
     auth,
@@ -22,6 +23,7 @@ from api.routes import (
     bulk_file,
     campaigns,
     content_blocks,
+    conversions,
     custom_fields,
     exports,
     health,
@@ -32,6 +34,7 @@ from api.routes import (
     media,
     members,
     outbox,
+    public_conversions,
     public_inbound_bounces,
     public_inbound_sms,
     public_media,
@@ -103,12 +106,15 @@ def create_app(settings: Settings | None = None, temporal_client: Client | None 
         content_blocks,
         brand,
         campaigns,
+        analytics,
+        conversions,
         outbox,
         public_media,
         public_unsubscribe,
         public_inbound_sms,
         public_inbound_bounces,
         public_tracking,
+        public_conversions,
     ):
         app.include_router(module.router)
     _mount_ui(app, settings.ui_dist_dir)

@@ -84,3 +84,47 @@ class ReportOut(BaseModel):
     links: list[LinkOut]
     bucket: Literal["hour", "day"]
     series: list[SeriesPoint]
+
+
+class DayPoint(BaseModel):
+    day: str  # YYYY-MM-DD in the workspace's timezone
+    sent: int
+    opens: int
+    clicks: int
+
+
+class TopCampaign(BaseModel):
+    campaign_id: int
+    name: str
+    sent: int
+    open_rate: float | None
+    click_rate: float | None
+
+
+class ListGrowth(BaseModel):
+    list_id: int
+    name: str
+    first_size: int
+    last_size: int
+    change: int
+
+
+class OverviewOut(BaseModel):
+    days: int
+    since: datetime
+    totals: FunnelOut
+    trend: list[DayPoint]
+    top_campaigns: list[TopCampaign]
+    list_growth: list[ListGrowth]
+
+
+class ComparedCampaign(BaseModel):
+    campaign_id: int
+    name: str
+    run_number: int
+    totals: FunnelOut
+    deltas: dict[str, float | None]  # rate differences against the first campaign, in fractions (0.05 = 5 points)
+
+
+class ComparisonOut(BaseModel):
+    campaigns: list[ComparedCampaign]

@@ -2,6 +2,7 @@
 
 - open pixel: `<public_url>/public/t/o/<delivery>.<sig>.gif`, sig = HMAC("open:<delivery>")
 - click: `<public_url>/public/t/c/<delivery>.<b64url(url)>.<sig>`, sig = HMAC("click:<delivery>:<url>")
+- conversion token, `hc` parameter of a click's destination: `<delivery>.<sig>`, sig = HMAC("conversion:<delivery>")
 
 Keyed like every public link (`core.signing.signature`, `Settings.signing_key`). The click link carries its
 destination, signed with the delivery: nobody can make Herald redirect anywhere it did not put in a message (no open
@@ -77,3 +78,16 @@ def parse_click_token(settings: Settings, token: str) -> tuple[int, str] | None:
     if not valid_signature(settings.signing_key, f"click:{delivery}:{url}", sig) or not is_trackable_url(url):
         return None
     return int(delivery), url
+
+
+def conversion_token(settings: Settings, delivery_id: int) -> str:
+    """What a click's destination carries as `hc`: lets the landing page report a conversion of this delivery."""
+    return f"{delivery_id}.{signature(settings.signing_key, f'conversion:{delivery_id}')}"
+
+
+def parse_conversion_token(settings: Settings, token: str) -> int | None:
+    """The delivery id of a genuine conversion token, else None."""
+    delivery, _, sig = token.partition(".")
+    if not _DELIVERY.match(delivery) or not valid_signature(settings.signing_key, f"conversion:{delivery}", sig):
+        return None
+    return int(delivery)

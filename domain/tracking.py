@@ -187,6 +187,18 @@ def add_utm(url: str, source: str, medium: str, campaign: str) -> str:
     return f"{path}?{query}{hash_sign}{fragment}"
 
 
+def add_query_parameter(url: str, name: str, value: str) -> str:
+    """`url` with `name=value` appended to its query (kept byte for byte) before its fragment; unchanged when the
+    query already has `name` (never replaced)."""
+    before_fragment, hash_sign, fragment = url.partition("#")
+    path, _, query = before_fragment.partition("?")
+    if any(key == name for key, _ in parse_qsl(query, keep_blank_values=True)):
+        return url
+    added = urlencode([(name, value)], quote_via=quote)
+    query = f"{query}&{added}" if query and not query.endswith("&") else f"{query}{added}"
+    return f"{path}?{query}{hash_sign}{fragment}"
+
+
 def add_open_pixel(document: str, pixel_url: str) -> str:
     """The 1×1 image at the end of the body (before `</body>`, or at the very end of a fragment)."""
     tag = PIXEL_TAG.format(src=html.escape(pixel_url, quote=True))

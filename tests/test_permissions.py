@@ -26,6 +26,8 @@ PUBLIC_ROUTES = {
     ("POST", "/public/inbound/bounces/ses"),  # SES through SNS: only signed by SNS (and from SES_TOPIC_ARNS)
     ("GET", "/public/t/o/{token}.gif"),  # open pixel: records an open only for a valid signed token
     ("GET", "/public/t/c/{token}"),  # click redirect: only to the URL signed in the token
+    ("GET", "/public/conversions/snippet.js"),  # the conversion snippet: a static script
+    ("POST", "/public/conversions"),  # a conversion: only for the delivery of a valid signed token
 }
 
 

@@ -18,7 +18,7 @@ from sqlalchemy.exc import DBAPIError
 from activities.email_tracking import track_email
 from core.settings import Settings
 from core.signing import signature, unsubscribe_url
-from core.tracking_links import click_url, open_pixel_url, parse_click_token, parse_open_token
+from core.tracking_links import click_url, conversion_token, open_pixel_url, parse_click_token, parse_open_token
 from domain.rendering import CompiledTemplate, MessageContent, RenderedMessage
 from domain.tracking import (
     CLICK_WINDOW_SECONDS,
@@ -363,6 +363,13 @@ def _path(url: str) -> str:
     return httpx.URL(url).path
 
 
+def _with_hc(settings, delivery_id: int, url: str) -> str:
+    """The destination as the redirect gives it: `hc=<conversion token>` added to the query, before the fragment."""
+    before, hash_sign, fragment = url.partition("#")
+    joiner = "&" if "?" in before else "?"
+    return f"{before}{joiner}hc={conversion_token(settings, delivery_id)}{hash_sign}{fragment}"
+
+
 async def test_pixel_records_every_open_and_stamps_the_first_human_one(anonymous, settings, db, tenant):
     delivery = await _delivery(db)
     pixel = _path(open_pixel_url(settings, delivery["id"]))
@@ -416,7 +423,8 @@ async def test_click_redirects_to_the_exact_url_and_stamps_click_and_open(anonym
     link = _path(click_url(settings, delivery["id"], DEST))
     response = await anonymous.get(link, headers={"User-Agent": CHROME})
     assert response.status_code == 302
-    assert response.headers["location"] == DEST and "no-store" in response.headers["cache-control"]
+    assert response.headers["location"] == _with_hc(settings, delivery["id"], DEST)
+    assert "no-store" in response.headers["cache-control"]
     stamps = await _stamps(db, delivery["id"])
     assert stamps.clicked_at is not None and stamps.opened_at is not None  # a click implies an open
     [event] = await _events(db, delivery["id"])
@@ -426,7 +434,8 @@ async def test_click_redirects_to_the_exact_url_and_stamps_click_and_open(anonym
     response = await anonymous.get(
         _path(click_url(settings, scanned["id"], DEST)), headers={"User-Agent": "python-requests/2.32"}
     )
-    assert response.status_code == 302 and response.headers["location"] == DEST  # scanners still get the page
+    assert response.status_code == 302  # scanners still get the page
+    assert response.headers["location"] == _with_hc(settings, scanned["id"], DEST)
     [event] = await _events(db, scanned["id"])
     assert (event.type, event.machine, event.metadata["machine_reason"]) == ("click", True, "bot")
     assert tuple(await _stamps(db, scanned["id"])) == (None, None)
@@ -455,7 +464,7 @@ async def test_a_deleted_delivery_still_gets_its_pixel_and_redirect_but_records_
     pixel = await anonymous.get(_path(open_pixel_url(settings, delivery["id"])), headers={"User-Agent": CHROME})
     assert pixel.status_code == 200 and pixel.headers["content-type"] == "image/gif"
     click = await anonymous.get(_path(click_url(settings, delivery["id"], DEST)), headers={"User-Agent": CHROME})
-    assert click.status_code == 302 and click.headers["location"] == DEST
+    assert click.status_code == 302 and click.headers["location"] == _with_hc(settings, delivery["id"], DEST)
     assert await _events(db) == []
 
 
@@ -613,7 +622,7 @@ async def test_a_legacy_campaign_send_is_tracked_and_its_links_work(api, anonymo
     first = deliveries[0]
     html, _ = _parts(mails[first.email])
     followed = await anonymous.get(_path(click_url(settings, first.id, offer)), headers={"User-Agent": CHROME})
-    assert followed.status_code == 302 and followed.headers["location"] == offer
+    assert followed.status_code == 302 and followed.headers["location"] == _with_hc(settings, first.id, offer)
     stamps = await _stamps(db, first.id)
     assert stamps.clicked_at is not None and stamps.opened_at is not None
     [event] = await _events(db, first.id)

@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
 from api.context import guard
+from api.conversion_service import WON_STATUS, record_won
 from api.errors import ApiError
 from api.lead_service import (
     apply_fields,
@@ -150,6 +151,8 @@ async def update_lead(lead_id: int, body: LeadUpdate, scope: ScopeDep) -> LeadOu
         raise ApiError(422, "a lead needs an email or a phone", field="email")
     await _flush_unique(scope, sent)
     events_for_changes(scope, lead.id, diff)
+    if "status" in diff and lead.status == WON_STATUS:
+        await record_won(scope.session, scope.workspace_id, lead.id, lead.custom_fields, scope.context.actor)
     if diff:
         scope.audit(
             "lead.updated",
@@ -246,6 +249,10 @@ async def _apply_bulk(scope: Scope, body: BulkRequest, ids: list[int]) -> int:
         )
         for lead_id, previous in old.items():
             record_event(scope, lead_id, "status_changed", {"from": previous, "to": value})
+        if value == WON_STATUS and old:
+            won = await session.execute(select(Lead.id, Lead.custom_fields).where(col(Lead.id).in_(list(old))))
+            for lead_id, custom_fields in won.all():
+                await record_won(session, scope.workspace_id, lead_id, custom_fields, scope.context.actor)
         return len(old)
     if action == "set_owner":
         if value is not None:

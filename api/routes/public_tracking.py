@@ -6,6 +6,9 @@ variant, channel) and, for a person (domain/tracking.py: not a proxy, scanner or
 stamps the delivery's first `opened_at` / `clicked_at` (a click implies an open: images may be blocked). Two
 statements a request: read the delivery, then write the event (and the stamp).
 
+The redirect adds `hc=<delivery>.<sig>` to the destination (signature over `conversion:<delivery>`): the landing
+page's conversion snippet sends it back to report a conversion of this delivery (docs/tracking.md, "Conversions").
+
 A valid token of a delivery deleted since still gets its pixel or its redirect (the destination is in the signed
 link), and nothing is recorded. Anything not signed by us is a 404: there is no open redirect.
 """
@@ -24,14 +27,15 @@ from sqlalchemy import text
 from api.context import guard
 from api.deps import SessionDep, SettingsDep
 from api.errors import ApiError
-from core.tracking_links import parse_click_token, parse_open_token
+from core.tracking_links import conversion_token, parse_click_token, parse_open_token
 from domain.permissions import PUBLIC
-from domain.tracking import click_machine_reason, open_machine_reason
+from domain.tracking import add_query_parameter, click_machine_reason, open_machine_reason
 
 router = APIRouter(prefix="/public/t", tags=["public"])
 PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")  # 1×1 transparent GIF
 HEADERS = {"Cache-Control": "no-store", "X-Robots-Tag": "noindex"}
 MAX_AGENT_CHARS = 300
+CONVERSION_PARAMETER = "hc"  # read by the conversion snippet (api/routes/public_conversions.py)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 DELIVERY_SQL = text(
@@ -79,13 +83,14 @@ async def open_pixel(token: str, request: Request, session: SessionDep, settings
     **guard(PUBLIC),
 )
 async def click(token: str, request: Request, session: SessionDep, settings: SettingsDep) -> RedirectResponse:
-    """302 to the link's destination; records a click."""
+    """302 to the link's destination, with `hc=<conversion token>` for the conversion snippet; records a click."""
     parsed = parse_click_token(settings, token)
     if parsed is None:
         raise ApiError(404, "no such link")
     delivery_id, url = parsed
     await _record(session, request, delivery_id, "click", url)
-    return RedirectResponse(url, status_code=302, headers=HEADERS)
+    destination = add_query_parameter(url, CONVERSION_PARAMETER, conversion_token(settings, delivery_id))
+    return RedirectResponse(destination, status_code=302, headers=HEADERS)
 
 
 async def _record(session: SessionDep, request: Request, delivery_id: int, kind: str, url: str | None) -> None:

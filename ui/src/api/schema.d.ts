@@ -4,6 +4,46 @@
  */
 
 export interface paths {
+    "/api/analytics/compare": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Compare
+         * @description 2 to 5 campaigns side by side (each one's latest run), with their rates' differences from the first.
+         */
+        get: operations["compare_api_analytics_compare_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/analytics/overview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Overview
+         * @description Messages, rates, the daily trend, top campaigns and list growth over the last `days` days.
+         */
+        get: operations["overview_api_analytics_overview_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/api-keys": {
         parameters: {
             query?: never;
@@ -549,6 +589,27 @@ export interface paths {
         post?: never;
         /** Delete Block */
         delete: operations["delete_block_api_content_blocks__block_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/conversions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Record
+         * @description Records a conversion of one lead, attributed to its clicks within `window_days` by `model`; 201, or 200 with
+         *     `duplicate: true` for an `id` recorded before.
+         */
+        post: operations["record_api_conversions_post"];
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -1757,6 +1818,47 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/public/conversions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Record Public
+         * @description A conversion from the snippet, credited to the delivery of the token (`hc`); JSON as `application/json` or
+         *     `text/plain`. 201, or 200 with `duplicate: true` for an `id` recorded before.
+         */
+        post: operations["record_public_public_conversions_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/public/conversions/snippet.js": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Snippet
+         * @description The script a landing page includes; it defines `herald.convert({value, currency, name, id})`.
+         */
+        get: operations["snippet_public_conversions_snippet_js_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/public/inbound/bounces/generic": {
         parameters: {
             query?: never;
@@ -1847,7 +1949,7 @@ export interface paths {
         };
         /**
          * Click
-         * @description 302 to the link's destination; records a click.
+         * @description 302 to the link's destination, with `hc=<conversion token>` for the conversion snippet; records a click.
          */
         get: operations["click_public_t_c__token__get"];
         put?: never;
@@ -2807,6 +2909,25 @@ export interface components {
              */
             type: "text" | "number" | "date" | "boolean" | "choice";
         };
+        /** ComparedCampaign */
+        ComparedCampaign: {
+            /** Campaign Id */
+            campaign_id: number;
+            /** Deltas */
+            deltas: {
+                [key: string]: number | null;
+            };
+            /** Name */
+            name: string;
+            /** Run Number */
+            run_number: number;
+            totals: components["schemas"]["FunnelOut"];
+        };
+        /** ComparisonOut */
+        ComparisonOut: {
+            /** Campaigns */
+            campaigns: components["schemas"]["ComparedCampaign"][];
+        };
         /** ComponentHealth */
         ComponentHealth: {
             /** Detail */
@@ -2873,6 +2994,83 @@ export interface components {
              */
             updated_at: string;
         };
+        /**
+         * ConversionIn
+         * @description One conversion of a lead: give exactly one of lead_id, email, external_id.
+         */
+        ConversionIn: {
+            /**
+             * Currency
+             * @description ISO 4217 code, e.g. EUR
+             */
+            currency?: string | null;
+            /** Email */
+            email?: string | null;
+            /** External Id */
+            external_id?: string | null;
+            /**
+             * Id
+             * @description Your id of the conversion (an order number): a repeat counts once
+             */
+            id?: string | null;
+            /** Lead Id */
+            lead_id?: number | null;
+            /**
+             * Model
+             * @description Attribution model: last_touch, first_touch or linear
+             * @default last_touch
+             * @enum {string}
+             */
+            model: "last_touch" | "first_touch" | "linear";
+            /**
+             * Name
+             * @description What converted, e.g. signup, order
+             */
+            name?: string | null;
+            /**
+             * Occurred At
+             * @description When it happened (default now; UTC when no offset); at most 5 minutes in the future
+             */
+            occurred_at?: string | null;
+            /**
+             * Value
+             * @description The conversion's value, kept to the cent
+             */
+            value?: number | null;
+            /**
+             * Window Days
+             * @description Clicks at most this many days before count
+             * @default 30
+             */
+            window_days: number;
+        };
+        /** ConversionOut */
+        ConversionOut: {
+            /** Conversion Id */
+            conversion_id: string;
+            /**
+             * Credits
+             * @description The credited touches; empty for an unattributed conversion
+             */
+            credits: components["schemas"]["CreditOut"][];
+            /**
+             * Duplicate
+             * @description True when this id was recorded before: nothing new was written
+             */
+            duplicate: boolean;
+            /** Lead Id */
+            lead_id: number;
+            /**
+             * Occurred At
+             * Format: date-time
+             */
+            occurred_at: string;
+            /**
+             * Value
+             * @description The whole value, a decimal string to the cent
+             */
+            value: string | null;
+        };
         /** CountOut */
         CountOut: {
             /** Count */
@@ -2886,6 +3084,29 @@ export interface components {
             count: number;
             /** Key */
             key: string;
+        };
+        /** CreditOut */
+        CreditOut: {
+            /** Campaign Id */
+            campaign_id: number | null;
+            /** Delivery Id */
+            delivery_id: number | null;
+            /** Run Id */
+            run_id: number | null;
+            /**
+             * Share
+             * @description The touch's part of the conversion (1 for last and first touch)
+             */
+            share: number;
+            /** Step */
+            step: number | null;
+            /**
+             * Value
+             * @description The touch's part of the value, a decimal string (parts add up)
+             */
+            value: string | null;
+            /** Variant */
+            variant: string | null;
         };
         /** CustomFieldCreate */
         CustomFieldCreate: {
@@ -2921,6 +3142,17 @@ export interface components {
             label: string;
             /** Type */
             type: string;
+        };
+        /** DayPoint */
+        DayPoint: {
+            /** Clicks */
+            clicks: number;
+            /** Day */
+            day: string;
+            /** Opens */
+            opens: number;
+            /** Sent */
+            sent: number;
         };
         /**
          * DryRunOut
@@ -3884,6 +4116,19 @@ export interface components {
             /** Name */
             name: string;
         };
+        /** ListGrowth */
+        ListGrowth: {
+            /** Change */
+            change: number;
+            /** First Size */
+            first_size: number;
+            /** Last Size */
+            last_size: number;
+            /** List Id */
+            list_id: number;
+            /** Name */
+            name: string;
+        };
         /** ListOut */
         ListOut: {
             /**
@@ -4283,6 +4528,23 @@ export interface components {
             received_at: string;
             /** Subject */
             subject: string;
+        };
+        /** OverviewOut */
+        OverviewOut: {
+            /** Days */
+            days: number;
+            /** List Growth */
+            list_growth: components["schemas"]["ListGrowth"][];
+            /**
+             * Since
+             * Format: date-time
+             */
+            since: string;
+            /** Top Campaigns */
+            top_campaigns: components["schemas"]["TopCampaign"][];
+            totals: components["schemas"]["FunnelOut"];
+            /** Trend */
+            trend: components["schemas"]["DayPoint"][];
         };
         /** Page[AuditOut] */
         Page_AuditOut_: {
@@ -5282,6 +5544,19 @@ export interface components {
              */
             token: string;
         };
+        /** TopCampaign */
+        TopCampaign: {
+            /** Campaign Id */
+            campaign_id: number;
+            /** Click Rate */
+            click_rate: number | null;
+            /** Name */
+            name: string;
+            /** Open Rate */
+            open_rate: number | null;
+            /** Sent */
+            sent: number;
+        };
         /** UploadOut */
         UploadOut: {
             /** Alt Text */
@@ -5618,6 +5893,140 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    compare_api_analytics_compare_get: {
+        parameters: {
+            query: {
+                campaign_ids: number[];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ComparisonOut"];
+                };
+            };
+            /** @description Not signed in, or an invalid or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The role does not allow it, or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unknown id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input; `field` names the offending field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    overview_api_analytics_overview_get: {
+        parameters: {
+            query?: {
+                days?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OverviewOut"];
+                };
+            };
+            /** @description Not signed in, or an invalid or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The role does not allow it, or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unknown id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input; `field` names the offending field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     list_api_keys_api_api_keys_get: {
         parameters: {
             query?: never;
@@ -8028,6 +8437,84 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Not signed in, or an invalid or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The role does not allow it, or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unknown id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input; `field` names the offending field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    record_api_conversions_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ConversionIn"];
+            };
+        };
+        responses: {
+            /** @description This `id` was recorded before: nothing new written */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConversionOut"];
+                };
+            };
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConversionOut"];
+                };
             };
             /** @description Not signed in, or an invalid or revoked API key */
             401: {
@@ -13717,6 +14204,164 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["PermissionMatrixOut"];
+                };
+            };
+            /** @description Not signed in, or an invalid or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The role does not allow it, or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unknown id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input; `field` names the offending field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    record_public_public_conversions_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * Currency
+                     * @description ISO 4217 code, e.g. EUR
+                     */
+                    currency?: string | null;
+                    /**
+                     * Id
+                     * @description Your id of the conversion (an order number): a repeat counts once
+                     */
+                    id?: string | null;
+                    /**
+                     * Name
+                     * @description What converted, e.g. signup, order
+                     */
+                    name?: string | null;
+                    /** Token */
+                    token: string;
+                    /**
+                     * Value
+                     * @description The conversion's value, kept to the cent
+                     */
+                    value?: number | null;
+                };
+                "text/plain": string;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConversionOut"];
+                };
+            };
+            /** @description Not signed in, or an invalid or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The role does not allow it, or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unknown id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input; `field` names the offending field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    snippet_public_conversions_snippet_js_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The conversion snippet */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/javascript": unknown;
                 };
             };
             /** @description Not signed in, or an invalid or revoked API key */
