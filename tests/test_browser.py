@@ -627,3 +627,11 @@ async def test_a_finished_campaigns_report_shows_what_its_recipients_did(live_ap
     await expect(report.get_by_test_id("report-ctor")).to_have_text("50%")
     await expect(report.get_by_test_id("report-link")).to_contain_text("https://example.com/offer")
     await page.screenshot(path=SCREENSHOTS / "campaign-report.png", full_page=True)
+
+    # The workspace's analytics: the period's messages and the campaign among the top ones.
+    await page.get_by_role("link", name="Analytics").click()
+    overview = page.get_by_role("region", name="Overview")
+    await expect(overview.get_by_test_id("overview-sent")).to_have_text("4")
+    await expect(overview.get_by_test_id("overview-open-rate")).to_have_text("50%")
+    await expect(overview.get_by_test_id("top-campaign")).to_contain_text("Reported")
+    await page.screenshot(path=SCREENSHOTS / "analytics.png", full_page=True)

@@ -2,6 +2,7 @@ import { Suspense, lazy, type ReactNode } from "react";
 import { Route, Routes } from "react-router-dom";
 import { Layout } from "./components/Layout";
 import { Account } from "./pages/Account";
+import { Analytics } from "./pages/Analytics";
 import { ApiKeys } from "./pages/ApiKeys";
 import { Audit } from "./pages/Audit";
 import { CampaignDetailPage } from "./pages/CampaignDetail";
@@ -129,7 +130,14 @@ export function App() {
             }
           />
           <Route path="automations" element={<NotBuilt page="Automations" />} />
-          <Route path="analytics" element={<NotBuilt page="Analytics" />} />
+          <Route
+            path="analytics"
+            element={
+              <RequirePermission permission="analytics:read" page="Analytics">
+                <Analytics />
+              </RequirePermission>
+            }
+          />
           <Route path="outbox" element={<Outbox />} />
           <Route path="settings" element={<Settings />} />
           <Route

@@ -163,7 +163,7 @@ function FunnelRow({ label, funnel, nested }: { label: string; funnel: ReportFun
   );
 }
 
-function Kpi({ label, value, hint, testId }: { label: string; value: string; hint?: string; testId: string }) {
+export function Kpi({ label, value, hint, testId }: { label: string; value: string; hint?: string; testId: string }) {
   return (
     <div className="stat">
       <div className="stat-value" data-testid={testId}>

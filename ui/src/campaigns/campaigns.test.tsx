@@ -11,6 +11,7 @@ import type { Flow } from "./flow";
 import { StepProgressPanel } from "./StepProgress";
 import { readStepProgress } from "./model";
 import { ReportPanel, rate } from "./CampaignReport";
+import { ComparisonTable, OverviewPanel, points } from "../pages/Analytics";
 import type { CampaignReport, ReportFunnel } from "../api/client";
 
 function render(node: ReactNode): string {
@@ -168,5 +169,49 @@ describe("campaign report", () => {
     expect(html).toContain("1 automated opens");
     expect(rate(null)).toBe("—");
     expect(rate(0.5)).toBe("50%");
+  });
+});
+
+describe("analytics page parts", () => {
+  const funnel = (over: Partial<ReportFunnel>): ReportFunnel => ({
+    sent: 0, delivered: 0, failed: 0, hard_bounces: 0, unique_opens: 0, total_opens: 0, machine_opens: 0,
+    unique_clicks: 0, total_clicks: 0, unsubscribes: 0, bounces: 0, complaints: 0, conversions: 0, revenue: 0,
+    delivery_rate: null, open_rate: null, click_rate: null, click_to_open: null, unsubscribe_rate: null,
+    bounce_rate: null, complaint_rate: null, conversion_rate: null, roi: null, ...over,
+  });  // prettier-ignore
+
+  it("shows the period's numbers, top campaigns and list growth", () => {
+    const html = render(
+      <OverviewPanel
+        overview={{
+          days: 30, since: "2026-10-30T00:00:00Z", totals: funnel({ sent: 1200, open_rate: 0.41 }),
+          trend: [{ day: "2026-11-28", sent: 1200, opens: 400, clicks: 80 }],
+          top_campaigns: [{ campaign_id: 4, name: "Autumn", sent: 1200, open_rate: 0.41, click_rate: 0.08 }],
+          list_growth: [{ list_id: 2, name: "Newsletter", first_size: 100, last_size: 160, change: 60 }],
+        }}  // prettier-ignore
+      />,
+    );
+    expect(html).toContain('data-testid="overview-sent">1,200<');
+    expect(html).toContain('data-testid="overview-open-rate">41%<');
+    expect(html).toContain('href="/campaigns/4"');
+    expect(html).toContain("+60");
+  });
+
+  it("compares campaigns with signed differences in points", () => {
+    const html = render(
+      <ComparisonTable
+        comparison={{
+          campaigns: [
+            { campaign_id: 1, name: "A", run_number: 1, totals: funnel({ sent: 10, open_rate: 0.5 }), deltas: { open_rate: 0 } },
+            { campaign_id: 2, name: "B", run_number: 1, totals: funnel({ sent: 8, open_rate: 0.375 }), deltas: { open_rate: -0.125 } },
+          ],
+        }}  // prettier-ignore
+      />,
+    );
+    expect(html).toContain("37.5%");
+    expect(html).toContain("-12.5 pts");
+    expect(points(0.05)).toBe("+5.0 pts");
+    expect(points(0)).toBe("±0 pts");
+    expect(points(null)).toBe("");
   });
 });
