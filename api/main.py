@@ -87,6 +87,7 @@ def create_app(settings: Settings | None = None, temporal_client: Client | None 
     install_error_handlers(app)
     install_middleware(app, settings)
     for module in (
+        public_tracking,  # first: every opened email and clicked link comes here, and routes match in order
         health,
         auth,
         workspaces,
@@ -113,7 +114,6 @@ def create_app(settings: Settings | None = None, temporal_client: Client | None 
         public_unsubscribe,
         public_inbound_sms,
         public_inbound_bounces,
-        public_tracking,
         public_conversions,
     ):
         app.include_router(module.router)
