@@ -14,12 +14,23 @@ from sqlalchemy import text
 
 from api.campaign_runs import _run_flow, latest_run
 from api.errors import ApiError
-from api.schemas_reports import AbTestOut, FunnelOut, LinkOut, ReportOut, SeriesPoint, StepReport, VariantReport
+from api.schemas_reports import (
+    AbTestOut,
+    BreakdownRow,
+    DeviceRow,
+    FunnelOut,
+    LinkOut,
+    ReportOut,
+    SeriesPoint,
+    StepReport,
+    VariantReport,
+)
 from api.scoping import Scope
 from domain.ab_split import VariantStats
 from domain.campaign_flow import iter_steps, path_label
 from domain.campaign_tracks import send_indexes_within
-from domain.metrics import Funnel, compare_variants
+from domain.devices import DEVICES, device_sql
+from domain.metrics import Funnel, compare_variants, ratio
 from models.campaigns import Campaign, CampaignRun
 from models.payloads.campaign_flow import SendStep, SplitStep
 
@@ -51,6 +62,28 @@ LINKS = text(
     SELECT url, count(*) AS clicks, count(DISTINCT delivery_id) AS unique_clicks
     FROM events WHERE run_id = :run_id AND type = 'click' AND NOT machine AND url IS NOT NULL
     GROUP BY url ORDER BY clicks DESC, url LIMIT 200
+    """
+)
+BY_CHANNEL = text(
+    """
+    SELECT channel AS key, count(*) AS sent, count(opened_at) AS opened, count(clicked_at) AS clicked
+    FROM deliveries WHERE run_id = :run_id AND status = 'sent' GROUP BY channel ORDER BY sent DESC, channel
+    """
+)
+BY_COUNTRY = text(
+    """
+    SELECT coalesce(l.country, '') AS key, count(*) AS sent, count(d.opened_at) AS opened,
+           count(d.clicked_at) AS clicked
+    FROM deliveries d JOIN leads l ON l.id = d.lead_id
+    WHERE d.run_id = :run_id AND d.status = 'sent' GROUP BY 1 ORDER BY sent DESC, key LIMIT 50
+    """
+)
+BY_DEVICE = text(
+    f"""
+    SELECT {device_sql("metadata->>'user_agent'")} AS device,
+           count(DISTINCT delivery_id) FILTER (WHERE type = 'open') AS opened,
+           count(DISTINCT delivery_id) FILTER (WHERE type = 'click') AS clicked
+    FROM events WHERE run_id = :run_id AND NOT machine AND type IN ('open', 'click') GROUP BY 1
     """
 )
 SERIES = text(
@@ -129,6 +162,14 @@ async def campaign_report(
         SeriesPoint(at=row.at, opens=row.opens, clicks=row.clicks)
         for row in await scope.session.execute(SERIES, {**params, "bucket": bucket, "tz": timezone})
     ]
+    by_channel = [_breakdown(row) for row in await scope.session.execute(BY_CHANNEL, params)]
+    by_country = [_breakdown(row) for row in await scope.session.execute(BY_COUNTRY, params)]
+    devices = {row.device: row for row in await scope.session.execute(BY_DEVICE, params)}
+    by_device = [
+        DeviceRow(device=device, opened=devices[device].opened, clicked=devices[device].clicked)
+        for device in DEVICES
+        if device in devices
+    ]
     return ReportOut(
         campaign_id=campaign_id,
         run_id=run.id,
@@ -141,6 +182,20 @@ async def campaign_report(
         links=links,
         bucket=bucket,
         series=series,
+        by_channel=by_channel,
+        by_country=by_country,
+        by_device=by_device,
+    )
+
+
+def _breakdown(row) -> BreakdownRow:
+    return BreakdownRow(
+        key=row.key,
+        sent=row.sent,
+        unique_opens=row.opened,
+        unique_clicks=row.clicked,
+        open_rate=ratio(row.opened, row.sent),
+        click_rate=ratio(row.clicked, row.sent),
     )
 
 

@@ -72,6 +72,21 @@ class SeriesPoint(BaseModel):
     clicks: int
 
 
+class BreakdownRow(BaseModel):
+    key: str  # a channel, or a country code ("" when the lead has none)
+    sent: int
+    unique_opens: int
+    unique_clicks: int
+    open_rate: float | None
+    click_rate: float | None
+
+
+class DeviceRow(BaseModel):
+    device: Literal["mobile", "tablet", "desktop", "other"]
+    opened: int  # messages opened by a person from this kind of device
+    clicked: int
+
+
 class ReportOut(BaseModel):
     campaign_id: int
     run_id: int
@@ -84,6 +99,9 @@ class ReportOut(BaseModel):
     links: list[LinkOut]
     bucket: Literal["hour", "day"]
     series: list[SeriesPoint]
+    by_channel: list[BreakdownRow]
+    by_country: list[BreakdownRow]
+    by_device: list[DeviceRow]
 
 
 class DayPoint(BaseModel):

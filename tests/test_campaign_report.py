@@ -13,6 +13,8 @@ from tests.factories import make_campaign, make_leads
 DAY1 = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 DAY2 = datetime(2026, 11, 21, 15, 30, tzinfo=UTC)
 X, Y = "https://example.com/x", "https://example.com/y"
+IPHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148"
+WINDOWS = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/131.0 Safari/537.36"
 FLOW = {
     "steps": [
         {
@@ -87,13 +89,15 @@ async def report_run(db, tenant):
                  "t": kind, "m": machine, "u": url, "at": at, "meta": json.dumps(meta)},
             )  # fmt: skip
 
+        agents = {0: IPHONE, 1: WINDOWS}  # the others' opens carry no User-Agent: "other"
         for n, times in ((0, 2), (1, 1), (2, 1), (5, 1), (6, 3)):
             for _ in range(times):
-                await event(n, "open", at=DAY1 if n in (0, 1) else DAY2)
+                meta = {"user_agent": agents[n]} if n in agents else {}
+                await event(n, "open", at=DAY1 if n in (0, 1) else DAY2, **meta)
         await event(3, "open", machine=True)  # Apple's proxy: counted apart, stamps nothing
-        await event(0, "click", url=X)
-        await event(0, "click", url=X)
-        await event(5, "click", url=X)
+        await event(0, "click", url=X, user_agent=IPHONE)
+        await event(0, "click", url=X, user_agent=IPHONE)
+        await event(5, "click", url=X, user_agent=WINDOWS)
         await event(6, "click", url=Y)
         await event(6, "click", url=Y, machine=True)  # a scanner: in no count
         await event(4, "unsubscribe")
@@ -101,6 +105,10 @@ async def report_run(db, tenant):
         await event(8, "bounce", permanent=True)  # a second notice for the same message
         await event(7, "bounce", permanent=False)
         await event(5, "conversion", value="100")
+        await session.execute(
+            text("UPDATE leads SET country = CASE WHEN id = ANY(:fr) THEN 'FR' ELSE 'DE' END WHERE id = ANY(:all)"),
+            {"fr": leads[:5], "all": leads},
+        )
         await session.commit()
     return campaign_id
 
@@ -155,6 +163,20 @@ async def test_report_numbers_per_run_step_variant_link_and_day(api, report_run)
     assert [(p["at"][:10], p["opens"], p["clicks"]) for p in report["series"]] == [
         ("2026-11-20", 3, 0),
         ("2026-11-21", 5, 4),
+    ]
+    assert [(r["key"], r["sent"], r["unique_opens"], r["unique_clicks"]) for r in report["by_channel"]] == [
+        ("email", 9, 5, 3)
+    ]
+    assert [(r["key"], r["sent"], r["unique_opens"], r["unique_clicks"]) for r in report["by_country"]] == [
+        ("FR", 5, 3, 1),
+        ("DE", 4, 2, 2),
+    ]
+    assert report["by_country"][1]["open_rate"] == pytest.approx(0.5)
+    # Human opens and clicks only, per message: the machine open (lead 3) and click (lead 6) count nowhere.
+    assert [(r["device"], r["opened"], r["clicked"]) for r in report["by_device"]] == [
+        ("mobile", 1, 1),
+        ("desktop", 1, 1),
+        ("other", 3, 1),
     ]
     hourly = (await api.get(f"/api/campaigns/{report_run}/report", params={"bucket": "hour"})).json()
     assert [(p["at"][:13], p["opens"]) for p in hourly["series"]] == [("2026-11-20T10", 3), ("2026-11-21T15", 5)]

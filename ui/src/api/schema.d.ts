@@ -2355,6 +2355,21 @@ export interface components {
             /** Updated At */
             updated_at: string | null;
         };
+        /** BreakdownRow */
+        BreakdownRow: {
+            /** Click Rate */
+            click_rate: number | null;
+            /** Key */
+            key: string;
+            /** Open Rate */
+            open_rate: number | null;
+            /** Sent */
+            sent: number;
+            /** Unique Clicks */
+            unique_clicks: number;
+            /** Unique Opens */
+            unique_opens: number;
+        };
         /** BulkFileResult */
         BulkFileResult: {
             /** Action */
@@ -3153,6 +3168,18 @@ export interface components {
             opens: number;
             /** Sent */
             sent: number;
+        };
+        /** DeviceRow */
+        DeviceRow: {
+            /** Clicked */
+            clicked: number;
+            /**
+             * Device
+             * @enum {string}
+             */
+            device: "mobile" | "tablet" | "desktop" | "other";
+            /** Opened */
+            opened: number;
         };
         /**
          * DryRunOut
@@ -4814,6 +4841,12 @@ export interface components {
              * @enum {string}
              */
             bucket: "hour" | "day";
+            /** By Channel */
+            by_channel: components["schemas"]["BreakdownRow"][];
+            /** By Country */
+            by_country: components["schemas"]["BreakdownRow"][];
+            /** By Device */
+            by_device: components["schemas"]["DeviceRow"][];
             /** Campaign Id */
             campaign_id: number;
             /** Cost */

@@ -121,6 +121,30 @@ export function ReportPanel({ report }: { report: CampaignReport }) {
         </div>
       ))}
 
+      <h3 className="section-title">Breakdown</h3>
+      <div className="detail-grid breakdown">
+        <BreakdownTable title="Channel" rows={report.by_channel} testId="report-by-channel" />
+        <BreakdownTable title="Country" rows={report.by_country} testId="report-by-country" />
+        <table className="table" data-testid="report-by-device">
+          <thead>
+            <tr>
+              <th>Device</th>
+              <th>Opened</th>
+              <th>Clicked</th>
+            </tr>
+          </thead>
+          <tbody>
+            {report.by_device.map((row) => (
+              <tr key={row.device}>
+                <td>{row.device}</td>
+                <td>{formatNumber(row.opened)}</td>
+                <td>{formatNumber(row.clicked)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+
       <h3 className="section-title">Links</h3>
       {report.links.length === 0 ? (
         <p className="muted small">No clicks yet.</p>
@@ -147,6 +171,31 @@ export function ReportPanel({ report }: { report: CampaignReport }) {
         </table>
       )}
     </>
+  );
+}
+
+function BreakdownTable({ title, rows, testId }: { title: string; rows: CampaignReport["by_channel"]; testId: string }) {
+  return (
+    <table className="table" data-testid={testId}>
+      <thead>
+        <tr>
+          <th>{title}</th>
+          <th>Sent</th>
+          <th>Opens</th>
+          <th>Clicks</th>
+        </tr>
+      </thead>
+      <tbody>
+        {rows.map((row) => (
+          <tr key={row.key} data-testid="breakdown-row">
+            <td>{row.key || "—"}</td>
+            <td>{formatNumber(row.sent)}</td>
+            <td>{rate(row.open_rate)}</td>
+            <td>{rate(row.click_rate)}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
   );
 }
 

@@ -153,6 +153,12 @@ describe("campaign report", () => {
       significant: false, rates: { a: 0.2, b: 0.5 } }],
     links: [{ url: "https://example.com/x", clicks: 3, unique_clicks: 2 }],
     series: [],
+    by_channel: [{ key: "email", sent: 9, unique_opens: 5, unique_clicks: 3, open_rate: 5 / 9, click_rate: 1 / 3 }],
+    by_country: [
+      { key: "FR", sent: 5, unique_opens: 3, unique_clicks: 1, open_rate: 0.6, click_rate: 0.2 },
+      { key: "", sent: 4, unique_opens: 2, unique_clicks: 2, open_rate: 0.5, click_rate: 0.5 },
+    ],
+    by_device: [{ device: "mobile", opened: 1, clicked: 1 }],
   };  // prettier-ignore
 
   it("shows the funnel, rates, A/B verdict and links; rates without a denominator are a dash", () => {
@@ -167,6 +173,10 @@ describe("campaign report", () => {
     expect(html.match(/data-testid="report-step-row"/g)).toHaveLength(2); // the send step and its variant
     expect(html).toContain("https://example.com/x");
     expect(html).toContain("1 automated opens");
+    expect(html).toContain('data-testid="report-by-country"');
+    expect(html.match(/data-testid="breakdown-row"/g)).toHaveLength(3);
+    expect(html).toContain("<td>FR</td><td>5</td><td>60%</td><td>20%</td>");
+    expect(html).toContain("<td>mobile</td>");
     expect(rate(null)).toBe("—");
     expect(rate(0.5)).toBe("50%");
   });
