@@ -100,6 +100,10 @@ async def test_build_a_two_step_campaign_in_the_wizard_and_watch_it_complete(liv
     await page.locator('input[name="name"]').fill("Browser flow")
     await page.locator('select[name="objective"]').select_option("retention")
     await page.locator('input[name="tags"]').fill("browser, e2e")
+    # Tracking: opens off, UTM parameters on (campaign named after the campaign)
+    await page.locator('input[name="track_opens"]').uncheck()
+    await page.locator('input[name="track_utm"]').check()
+    await expect(page.locator('input[name="utm_campaign"]')).to_have_value("browser-flow")
     await page.get_by_role("button", name="Next →").click()
 
     # Audience: one list; the reachable counts follow
@@ -151,6 +155,16 @@ async def test_build_a_two_step_campaign_in_the_wizard_and_watch_it_complete(liv
     link = page.get_by_role("link", name="Open in Temporal UI")
     assert (await link.get_attribute("href")).endswith("/workflows/" + (await _workflow_id(page)))
     await page.screenshot(path=SCREENSHOTS / "campaign.png", full_page=True)
+
+    async with db() as session:
+        tracking = (
+            await session.execute(text("SELECT tracking FROM campaigns WHERE name = 'Browser flow'"))
+        ).scalar_one()
+    assert tracking == {
+        "opens": False,
+        "clicks": True,
+        "utm": {"source": "herald", "medium": "email", "campaign": "browser-flow"},
+    }
 
     await page.get_by_role("link", name="Outbox", exact=True).click()
     await expect(page.get_by_test_id("outbox-row")).to_have_count(24)

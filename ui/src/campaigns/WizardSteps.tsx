@@ -129,8 +129,66 @@ export function BasicsStep({ draft, change, badField }: StepProps) {
           <span className="field-hint">What the campaign costs, for its return on investment.</span>
         </label>
       </div>
+      <TrackingFields draft={draft} change={change} badField={badField} />
     </section>
   );
+}
+
+/** Opens, clicks and UTM parameters of the campaign's emails. */
+function TrackingFields({ draft, change, badField }: StepProps) {
+  const tracking = draft.tracking;
+  const set = (next: Partial<typeof tracking>) => change({ tracking: { ...tracking, ...next } });
+  const utm = tracking.utm;
+  return (
+    <fieldset className="fieldset" aria-label="Tracking">
+      <legend className="field-label">Email tracking</legend>
+      <label className="checkbox">
+        <input type="checkbox" name="track_opens" checked={tracking.opens} onChange={(e) => set({ opens: e.target.checked })} /> Opens
+        (an invisible image)
+      </label>
+      <label className="checkbox">
+        <input type="checkbox" name="track_clicks" checked={tracking.clicks} onChange={(e) => set({ clicks: e.target.checked })} />{" "}
+        Clicks (links go through Herald)
+      </label>
+      <label className="checkbox">
+        <input
+          type="checkbox"
+          name="track_utm"
+          checked={utm !== null}
+          onChange={(e) =>
+            set({ utm: e.target.checked ? { source: "herald", medium: "email", campaign: slug(draft.name) } : null })
+          }
+        />{" "}
+        UTM parameters on the links
+      </label>
+      {utm && (
+        <div className="form-grid">
+          {(["source", "medium", "campaign"] as const).map((key) => (
+            <label key={key} className="field">
+              <span className="field-label">utm_{key}</span>
+              <input
+                name={`utm_${key}`}
+                className={cls(badField, `tracking.utm.${key}`)}
+                value={utm[key]}
+                maxLength={100}
+                onChange={(e) => set({ utm: { ...utm, [key]: e.target.value } })}
+              />
+            </label>
+          ))}
+        </div>
+      )}
+    </fieldset>
+  );
+}
+
+/** "Autumn News 2026!" -> "autumn-news-2026" */
+export function slug(name: string): string {
+  return name
+    .toLowerCase()
+    .normalize("NFKD")
+    .replace(/[^a-z0-9]+/g, "-")
+    .replace(/^-+|-+$/g, "")
+    .slice(0, 100);
 }
 
 /** The audience: lists to include (none: every lead), lists and a filter to exclude, and what can be reached. */

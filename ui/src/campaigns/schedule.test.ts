@@ -18,7 +18,9 @@ import {
   firstValidationMessage,
   parseTags,
   wizardStepOfField,
+  toTracking,
 } from "./wizard";
+import { slug } from "./WizardSteps";
 
 describe("timezones", () => {
   it("reads an instant on a zone's clock and back", () => {
@@ -158,5 +160,30 @@ describe("wizard draft", () => {
       "Input should be a valid integer",
     );
     expect(firstValidationMessage("plain words")).toBe("plain words");
+  });
+});
+
+describe("campaign tracking settings", () => {
+  it("reads the stored setting, defaults included, and sends it back trimmed", () => {
+    expect(toTracking(undefined)).toEqual({ opens: true, clicks: true, utm: null });
+    expect(toTracking({ opens: false, clicks: true, utm: { source: "herald", medium: "email", campaign: "nov" } })).toEqual({
+      opens: false,
+      clicks: true,
+      utm: { source: "herald", medium: "email", campaign: "nov" },
+    });
+    const draft = {
+      ...emptyDraft(),
+      name: "x",
+      tracking: { opens: true, clicks: false, utm: { source: " herald ", medium: "email", campaign: "nov " } },
+    };
+    expect(draftToBody(draft).tracking).toEqual({ opens: true, clicks: false, utm: { source: "herald", medium: "email", campaign: "nov" } });
+    expect(draftFromCampaign({ name: "y", tracking: { opens: false } }).tracking).toEqual({ opens: false, clicks: true, utm: null });
+  });
+
+  it("asks for every UTM value once UTM parameters are on, and knows the field's page", () => {
+    const draft = { ...emptyDraft(), name: "x", tracking: { opens: true, clicks: true, utm: { source: "a", medium: "", campaign: "c" } } };
+    expect(blockingProblem("basics", draft)).toBe("Give the UTM source, medium and campaign, or untick UTM parameters.");
+    expect(wizardStepOfField("tracking.utm.source")).toBe("basics");
+    expect(slug("Autumn News 2026!")).toBe("autumn-news-2026");
   });
 });

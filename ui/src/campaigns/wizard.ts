@@ -23,6 +23,11 @@ export const GOAL_METRICS = [
 ] as const;
 export type GoalMetric = (typeof GOAL_METRICS)[number]["value"];
 
+export type Utm = { source: string; medium: string; campaign: string };
+/** What a campaign's emails track: the open pixel, click redirects, UTM parameters on the links (null: none). */
+export type Tracking = { opens: boolean; clicks: boolean; utm: Utm | null };
+export const DEFAULT_TRACKING: Tracking = { opens: true, clicks: true, utm: null };
+
 export type CampaignDraft = {
   name: string;
   objective: Objective;
@@ -37,6 +42,7 @@ export type CampaignDraft = {
   exclude_filter: FilterJson | null;
   flow: Flow;
   schedule: Schedule;
+  tracking: Tracking;
 };
 
 /** The body of POST /api/campaigns and PUT /api/campaigns/{id}. */
@@ -56,6 +62,19 @@ export function emptyDraft(ownerId: number | null = null): CampaignDraft {
     exclude_filter: null,
     flow: emptyFlow(),
     schedule: defaultSchedule(),
+    tracking: { ...DEFAULT_TRACKING },
+  };
+}
+
+/** The stored `tracking` (defaults for what is missing or malformed). */
+export function toTracking(value: unknown): Tracking {
+  if (!isRecord(value)) return { ...DEFAULT_TRACKING };
+  const utm = isRecord(value.utm) ? value.utm : null;
+  const text = (v: unknown) => (typeof v === "string" ? v : "");
+  return {
+    opens: value.opens !== false,
+    clicks: value.clicks !== false,
+    utm: utm ? { source: text(utm.source), medium: text(utm.medium), campaign: text(utm.campaign) } : null,
   };
 }
 
@@ -109,6 +128,7 @@ export function draftFromCampaign(campaign: Record<string, unknown>): CampaignDr
     exclude_filter: isRecord(campaign.exclude_filter) ? (campaign.exclude_filter as FilterJson) : null,
     flow,
     schedule: toSchedule(campaign.schedule),
+    tracking: toTracking(campaign.tracking),
   };
 }
 
@@ -123,6 +143,16 @@ export function draftToBody(draft: CampaignDraft): CampaignBody {
     cost: Number.isFinite(draft.cost) ? Math.round(draft.cost * 100) / 100 : 0,
     flow: flowForApi(draft.flow),
     schedule: scheduleForApi(draft.schedule),
+    tracking: {
+      ...draft.tracking,
+      utm: draft.tracking.utm
+        ? {
+            source: draft.tracking.utm.source.trim(),
+            medium: draft.tracking.utm.medium.trim(),
+            campaign: draft.tracking.utm.campaign.trim(),
+          }
+        : null,
+    },
   };
 }
 
@@ -142,7 +172,9 @@ export function wizardStepOfField(field: string | null | undefined): WizardStep 
   if (head === "flow") return "flow";
   if (head === "schedule") return "schedule";
   if (["list_ids", "exclude_list_ids", "exclude_filter", "list_id"].includes(head)) return "audience";
-  if (["name", "objective", "goal_metric", "goal_target", "owner_id", "tags", "cost"].includes(head)) return "basics";
+  if (["name", "objective", "goal_metric", "goal_target", "owner_id", "tags", "cost", "tracking"].includes(head)) {
+    return "basics";
+  }
   return null;
 }
 
@@ -159,6 +191,10 @@ export function blockingProblem(step: WizardStep, draft: CampaignDraft): string 
       return "Give the goal a target above 0.";
     }
     if (!(draft.cost >= 0)) return "The cost cannot be negative.";
+    const utm = draft.tracking.utm;
+    if (utm && [utm.source, utm.medium, utm.campaign].some((v) => v.trim() === "")) {
+      return "Give the UTM source, medium and campaign, or untick UTM parameters.";
+    }
   }
   if (step === "flow" && sendSteps(draft.flow).length === 0) return "Add at least one send step.";
   return null;
