@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import text
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from api.lead_service import note_on_timeline
 from domain.bounces import BounceNotice, parse_message_id
 from domain.suppression import REMEMBER_ADDRESSES_SQL
 
@@ -42,10 +43,6 @@ SUPPRESS_SQL = {
     ),
 }
 REASON = {"bounce": "bounced", "complaint": "complained"}
-TIMELINE_SQL = text(
-    "INSERT INTO lead_events (workspace_id, lead_id, type, data, actor, created_at) "
-    "VALUES (:w, :id, :kind, CAST(:data AS jsonb), :actor, now())"
-)
 _NO_DELIVERY = {"delivery_id": None, "campaign_id": None, "run_id": None, "step": None, "variant": None}
 
 
@@ -131,5 +128,4 @@ async def _suppress(session: AsyncSession, notice: BounceNotice, target: dict[st
         "run_id": target["run_id"],
         "step": target["step"],
     }
-    note = {"w": target["workspace_id"], "id": target["lead_id"], "kind": reason, "actor": ACTOR}
-    await session.execute(TIMELINE_SQL, {**note, "data": json.dumps(data)})
+    await note_on_timeline(session, target["workspace_id"], target["lead_id"], reason, data, ACTOR)

@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from api.lead_service import note_on_timeline
 from api.schemas_conversions import ConversionOut, CreditOut
 from domain.attribution import Credit, Model, Touch, attribute, split_value, to_cents, window_start
 
@@ -44,10 +45,6 @@ INSERT_SQL = text(
     "machine, occurred_at, metadata, dedupe_key) VALUES (:w, :delivery_id, :lead_id, :campaign_id, :run_id, :step, "
     ":variant, :channel, 'conversion', false, :at, CAST(:metadata AS jsonb), :dedupe_key) "
     "ON CONFLICT (workspace_id, dedupe_key) WHERE dedupe_key IS NOT NULL DO NOTHING"
-)
-TIMELINE_SQL = text(
-    "INSERT INTO lead_events (workspace_id, lead_id, type, data, actor, created_at) "
-    "VALUES (:w, :lead_id, 'converted', CAST(:data AS jsonb), :actor, now())"
 )
 
 
@@ -143,10 +140,7 @@ async def record_conversion(
         "source": conversion.source,
         "campaign_ids": sorted({row.campaign_id for row in rows if row.campaign_id is not None}),
     }
-    await session.execute(
-        TIMELINE_SQL,
-        {"w": conversion.workspace_id, "lead_id": conversion.lead_id, "data": json.dumps(timeline), "actor": actor},
-    )
+    await note_on_timeline(session, conversion.workspace_id, conversion.lead_id, "converted", timeline, actor)
     return Recorded(conversion_id, False, conversion.occurred_at, rows)
 
 

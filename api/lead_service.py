@@ -7,7 +7,8 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, tuple_
+from sqlalchemy import ColumnElement, and_, func, text, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from api.errors import ApiError
@@ -174,6 +175,22 @@ async def apply_fields(scope: Scope, lead: Lead, changes: dict[str, Any], *, cre
 
 def record_event(scope: Scope, lead_id: int, type_: str, data: dict[str, Any] | None = None) -> None:
     scope.add(LeadEvent(lead_id=lead_id, type=type_, data=data or {}, actor=scope.context.actor))
+
+
+TIMELINE_SQL = text(
+    "INSERT INTO lead_events (workspace_id, lead_id, type, data, actor, created_at) "
+    "VALUES (:w, :lead_id, :type, CAST(:data AS jsonb), :actor, now())"
+)
+
+
+async def note_on_timeline(
+    session: AsyncSession, workspace_id: int, lead_id: int, type_: str, data: dict[str, Any], actor: str
+) -> None:
+    """`record_event` for callers without a Scope: public links and provider webhooks, whose actor is the recipient
+    or the provider."""
+    await session.execute(
+        TIMELINE_SQL, {"w": workspace_id, "lead_id": lead_id, "type": type_, "data": json.dumps(data), "actor": actor}
+    )
 
 
 def events_for_changes(scope: Scope, lead_id: int, diff: dict[str, Any]) -> None:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -24,6 +23,7 @@ from sqlalchemy import text
 from api.context import guard
 from api.deps import SessionDep, SettingsDep
 from api.errors import ApiError
+from api.lead_service import note_on_timeline
 from domain.permissions import PUBLIC
 from domain.sms_keywords import is_opt_out
 from domain.suppression import REMEMBER_ADDRESSES_SQL
@@ -67,15 +67,9 @@ async def _opt_out(session: SessionDep, number: str, message_sid: str) -> None:
             {"number": number},
         )
     ).all()
-    data = json.dumps({"channel": "sms", "via": "sms_reply", "message_sid": message_sid})
+    data = {"channel": "sms", "via": "sms_reply", "message_sid": message_sid}
     for lead in leads:
-        await session.execute(
-            text(
-                "INSERT INTO lead_events (workspace_id, lead_id, type, data, actor, created_at) "
-                "VALUES (:w, :id, 'unsubscribed', CAST(:data AS jsonb), 'recipient', now())"
-            ),
-            {"w": lead.workspace_id, "id": lead.id, "data": data},
-        )
+        await note_on_timeline(session, lead.workspace_id, lead.id, "unsubscribed", data, "recipient")
     workspaces = (
         await session.execute(text("SELECT DISTINCT workspace_id FROM leads WHERE phone = :number"), {"number": number})
     ).scalars()

@@ -19,6 +19,7 @@ from sqlalchemy import text
 from api.context import guard
 from api.deps import SessionDep, SettingsDep
 from api.errors import ApiError
+from api.lead_service import note_on_timeline
 from core.signing import parse_unsubscribe_token
 from domain.permissions import PUBLIC
 from domain.suppression import CHANNEL_ADDRESS, REMEMBER_ADDRESSES_SQL, address_hash_sql
@@ -179,13 +180,7 @@ async def _resubscribe(session: SessionDep, lead: dict, channel: str, origin: di
 
 
 async def _note(session: SessionDep, lead: dict, kind: str, data: dict) -> None:
-    await session.execute(
-        text(
-            "INSERT INTO lead_events (workspace_id, lead_id, type, data, actor, created_at) "
-            "VALUES (:w, :id, :kind, CAST(:data AS jsonb), 'recipient', now())"
-        ),
-        {"w": lead["workspace_id"], "id": lead["id"], "kind": kind, "data": json.dumps(data)},
-    )
+    await note_on_timeline(session, lead["workspace_id"], lead["id"], kind, data, "recipient")
 
 
 async def _lead_of(session: SessionDep, settings: SettingsDep, token: str) -> dict:
