@@ -13,8 +13,9 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import text
 
-from api.campaign_report import add_events, campaign_report, funnel_out
+from api.campaign_report import EVENT_COUNT_COLUMNS, add_events, campaign_report, funnel_out
 from api.errors import ApiError
+from api.lead_service import workspace_of
 from api.schemas_reports import (
     ComparedCampaign,
     ComparisonOut,
@@ -25,6 +26,7 @@ from api.schemas_reports import (
 )
 from api.scoping import Scope
 from domain.metrics import Funnel, ratio
+from models.campaigns import Campaign
 
 SENT = text(
     """
@@ -33,14 +35,8 @@ SENT = text(
     """
 )
 EVENTS = text(
-    """
-    SELECT type, machine, count(*) AS n,
-           count(DISTINCT coalesce(metadata->>'conversion_id', id::text)) AS distinct_n,
-           count(DISTINCT lead_id) FILTER (WHERE metadata->>'permanent' = 'true') AS permanent,
-           coalesce(sum(CASE WHEN metadata->>'value' ~ '^-?[0-9]+(\\.[0-9]+)?$'
-                             THEN (metadata->>'value')::numeric END), 0) AS value
-    FROM events WHERE workspace_id = :w AND occurred_at >= :since GROUP BY type, machine
-    """
+    f"SELECT type, machine, {EVENT_COUNT_COLUMNS} "
+    "FROM events WHERE workspace_id = :w AND occurred_at >= :since GROUP BY type, machine"
 )
 TREND = text(
     """
@@ -86,7 +82,7 @@ RATES = ("open_rate", "click_rate", "click_to_open", "unsubscribe_rate", "bounce
 async def overview(scope: Scope, days: int, now: datetime) -> OverviewOut:
     since = now - timedelta(days=days)
     params = {"w": scope.workspace_id, "since": since}
-    timezone = (await scope.session.execute(text("SELECT timezone FROM workspaces WHERE id = :w"), params)).scalar_one()
+    timezone = (await workspace_of(scope)).timezone
     sent = (await scope.session.execute(SENT, params)).one()
     funnel = Funnel(sent=sent.sent, unique_opens=sent.opened, unique_clicks=sent.clicked)
     for row in await scope.session.execute(EVENTS, params):
@@ -117,9 +113,8 @@ async def compare(scope: Scope, campaign_ids: list[int]) -> ComparisonOut:
     compared = []
     for campaign_id in campaign_ids:
         report = await campaign_report(scope, campaign_id, None, "day")
-        name = (
-            await scope.session.execute(text("SELECT name FROM campaigns WHERE id = :id"), {"id": campaign_id})
-        ).scalar_one()
+        # campaign_report loaded it: the session hands the same object back, without a query.
+        name = (await scope.get(Campaign, campaign_id, "campaign")).name
         compared.append((campaign_id, name, report))
     first = compared[0][2].totals
     return ComparisonOut(

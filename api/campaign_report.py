@@ -14,6 +14,7 @@ from sqlalchemy import text
 
 from api.campaign_runs import _run_flow, latest_run
 from api.errors import ApiError
+from api.lead_service import workspace_of
 from api.schemas_reports import (
     AbTestOut,
     BreakdownRow,
@@ -43,15 +44,18 @@ DELIVERY_COUNTS = text(
     FROM deliveries WHERE run_id = :run_id GROUP BY step, variant
     """
 )
+# What add_events reads from a group of events: every row, conversions (one per conversion_id), hard bounces (one
+# per lead), the conversions' value.
+EVENT_COUNT_COLUMNS = """
+    count(*) AS n,
+    count(DISTINCT coalesce(metadata->>'conversion_id', id::text)) AS distinct_n,
+    count(DISTINCT lead_id) FILTER (WHERE metadata->>'permanent' = 'true') AS permanent,
+    coalesce(sum(CASE WHEN metadata->>'value' ~ '^-?[0-9]+(\\.[0-9]+)?$'
+                      THEN (metadata->>'value')::numeric END), 0) AS value
+"""
 EVENT_COUNTS = text(
-    """
-    SELECT step, variant, type, machine, count(*) AS n,
-           count(DISTINCT coalesce(metadata->>'conversion_id', id::text)) AS distinct_n,
-           count(DISTINCT lead_id) FILTER (WHERE metadata->>'permanent' = 'true') AS permanent,
-           coalesce(sum(CASE WHEN metadata->>'value' ~ '^-?[0-9]+(\\.[0-9]+)?$'
-                             THEN (metadata->>'value')::numeric END), 0) AS value
-    FROM events WHERE run_id = :run_id GROUP BY step, variant, type, machine
-    """
+    f"SELECT step, variant, type, machine, {EVENT_COUNT_COLUMNS} "
+    "FROM events WHERE run_id = :run_id GROUP BY step, variant, type, machine"
 )
 RUN_CONVERSIONS = text(
     "SELECT count(DISTINCT coalesce(metadata->>'conversion_id', id::text)) FROM events "
@@ -101,9 +105,7 @@ async def campaign_report(
 ) -> ReportOut:
     """The report of run `run_number` (default: the latest); the series in the workspace's timezone."""
     campaign = await scope.get(Campaign, campaign_id, "campaign")
-    timezone = (
-        await scope.session.execute(text("SELECT timezone FROM workspaces WHERE id = :w"), {"w": scope.workspace_id})
-    ).scalar_one()
+    timezone = (await workspace_of(scope)).timezone
     run = await _run(scope, campaign_id, run_number)
     flow = _run_flow(run, campaign)
     steps = list(iter_steps(flow))
