@@ -28,7 +28,7 @@ def not_found(kind: str, id_: int, field: str | None = None) -> ApiError:
     return ApiError(404, f"{kind} {id_} not found", field=field)
 
 
-def _field_path(loc: tuple | list) -> str:
+def field_path(loc: tuple | list) -> str:
     """`mapping[3]`, `options.consent.source`: list positions in brackets, as the routes' own errors write them."""
     path = ""
     for part in loc:
@@ -51,8 +51,8 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
         errors = exc.errors()
         first = errors[0] if errors else {"loc": (), "msg": "invalid request"}
-        field = _field_path(first.get("loc", ()))
-        message = "; ".join(f"{_field_path(e.get('loc', ()))}: {e.get('msg')}" for e in errors[:5])
+        field = field_path(first.get("loc", ()))
+        message = "; ".join(f"{field_path(e.get('loc', ()))}: {e.get('msg')}" for e in errors[:5])
         body = ErrorBody(message=message, field=field, code="validation_error")
         return JSONResponse(status_code=422, content=body.model_dump())
 

@@ -400,7 +400,10 @@ async def test_generic_webhook_refuses_bad_payloads_naming_the_field(app, db, te
     assert answer.status_code == 422 and answer.json()["field"] == "events[0].email"
     async with _client(app) as client:
         answer = await client.post(GENERIC, content=b"{not json", headers={SECRET_HEADER: SECRET})
-    assert answer.status_code == 422 and answer.json()["field"] == "body"
+        assert answer.status_code == 422 and answer.json()["field"] == "body"
+        huge = json.dumps({"events": [], "pad": "x" * (1 << 20)}).encode()  # above the 1 MiB limit
+        answer = await client.post(GENERIC, content=huge, headers={SECRET_HEADER: SECRET})
+    assert (answer.status_code, answer.json()["field"], answer.json()["code"]) == (413, "body", "too_large")
 
 
 async def test_hard_bounce_suppresses_remembers_records_and_notes_once(app, db, tenant):

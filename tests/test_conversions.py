@@ -469,6 +469,9 @@ async def test_a_tampered_or_foreign_token_is_a_404_and_bad_bodies_422(anonymous
         response = await anonymous.post("/public/conversions", content=content, headers={"Content-Type": "text/plain"})
         assert response.status_code == 422, content
         assert response.json()["field"] == field
+    padded = json.dumps({"token": token, "name": "x" * 5000})  # above the 4 KiB a snippet may send
+    response = await anonymous.post("/public/conversions", content=padded, headers={"Content-Type": "text/plain"})
+    assert (response.status_code, response.json()["field"]) == (413, "body")
     assert await _conversions(db) == []
 
 

@@ -21,7 +21,8 @@ from sqlalchemy import text
 from api.context import guard
 from api.conversion_service import ConversionInput, conversion_out, record_conversion
 from api.deps import SessionDep, SettingsDep
-from api.errors import ApiError, _field_path
+from api.errors import ApiError, field_path
+from api.request_body import read_json_body
 from api.schemas_conversions import ConversionOut, PublicConversionIn
 from core.tracking_links import parse_conversion_token
 from domain.attribution import Touch
@@ -139,18 +140,12 @@ async def record_public(request: Request, session: SessionDep, settings: Setting
 
 
 async def _body(request: Request) -> PublicConversionIn:
-    raw = await request.body()
-    if len(raw) > MAX_BODY_BYTES:
-        raise ApiError(413, f"body: at most {MAX_BODY_BYTES} bytes", field="body")
-    try:
-        data = json.loads(raw or b"null")
-    except ValueError:
-        raise ApiError(422, "body: not JSON", field="body") from None
+    data = await read_json_body(request, MAX_BODY_BYTES)
     if not isinstance(data, dict):
         raise ApiError(422, "body: a JSON object", field="body")
     try:
         return PublicConversionIn.model_validate({k: v for k, v in data.items() if v is not None})
     except ValidationError as exc:
         error = exc.errors()[0]
-        field = _field_path(error["loc"])
+        field = field_path(error["loc"])
         raise ApiError(422, f"{field}: {error['msg']}", field=field) from None

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hmac
 import json
-from typing import Annotated, Any
+from typing import Annotated
 
 import structlog
 from fastapi import APIRouter, Depends, Request
@@ -26,6 +26,7 @@ from api.bounce_service import BounceReceipt, record_notices
 from api.context import guard
 from api.deps import SessionDep, SettingsDep
 from api.errors import ApiError
+from api.request_body import read_json_body
 from core.sns_certificates import CertificateFetcher, CertificateFetchError, SnsCertificates
 from domain.bounces import BounceFormatError, parse_generic, parse_ses
 from domain.permissions import PUBLIC
@@ -56,7 +57,7 @@ async def generic_bounces(request: Request, session: SessionDep, settings: Setti
     if not hmac.compare_digest(given.encode(), secret.encode()):
         raise ApiError(403, "wrong or missing webhook secret", field=SECRET_HEADER, code="forbidden")
     try:
-        notices = parse_generic(await _json(request))
+        notices = parse_generic(await read_json_body(request, MAX_BODY_BYTES))
     except BounceFormatError as exc:
         raise ApiError(422, str(exc), field=exc.field) from None
     receipt = await record_notices(session, notices)
@@ -72,7 +73,7 @@ async def ses_notifications(
     SES_TOPIC_ARNS (without it, the endpoint does not exist: anyone can sign a message on a topic of their own)."""
     if not settings.ses_topic_arn_set:
         raise ApiError(404, "SES notifications are not configured (SES_TOPIC_ARNS)")
-    envelope = await _json(request)
+    envelope = await read_json_body(request, MAX_BODY_BYTES)
     if not isinstance(envelope, dict):
         raise ApiError(422, "body: not an SNS message", field="body")
     url = envelope.get("SigningCertURL")
@@ -114,15 +115,3 @@ async def ses_notifications(
     receipt = await record_notices(session, notices)
     await session.commit()
     return receipt
-
-
-async def _json(request: Request) -> Any:
-    if int(request.headers.get("content-length") or 0) > MAX_BODY_BYTES:
-        raise ApiError(413, f"body: larger than {MAX_BODY_BYTES:,} bytes", field="body", code="too_large")
-    body = await request.body()
-    if len(body) > MAX_BODY_BYTES:
-        raise ApiError(413, f"body: larger than {MAX_BODY_BYTES:,} bytes", field="body", code="too_large")
-    try:
-        return json.loads(body)
-    except ValueError:
-        raise ApiError(422, "body: not JSON", field="body") from None
