@@ -257,15 +257,11 @@ class CampaignActivities:
         )
         try:
             template = CompiledTemplate(content)
-            tracking = parse_tracking(row.tracking)
         except TemplateError as exc:
             raise ApplicationError(
                 f"template does not compile: {exc}", type="TemplateError", non_retryable=True
             ) from exc
-        except ValueError as exc:
-            raise ApplicationError(
-                f"the campaign's tracking settings are invalid: {exc}", type="ConfigurationError", non_retryable=True
-            ) from exc
+        tracking = parse_tracking(row.tracking)
         return CampaignMessage(
             template=template,
             workspace_id=row.workspace_id,

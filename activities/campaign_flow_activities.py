@@ -975,7 +975,7 @@ class CampaignFlowActivities:
             lead_statuses=tuple(row.lead_statuses or ()),
             info=info,
             loaded_at=time.monotonic(),
-            tracking=_parse_tracking(row.tracking),
+            tracking=parse_tracking(row.tracking),
         )
         if len(self._contexts) > 256:
             self._contexts.clear()
@@ -1127,15 +1127,6 @@ def _parse_schedule(data: Any) -> CampaignSchedule:
     except ValueError as exc:
         raise ApplicationError(
             f"the run's schedule is invalid: {exc}", type="ConfigurationError", non_retryable=True
-        ) from exc
-
-
-def _parse_tracking(data: Any) -> CampaignTracking:
-    try:
-        return parse_tracking(data)
-    except ValueError as exc:
-        raise ApplicationError(
-            f"the campaign's tracking settings are invalid: {exc}", type="ConfigurationError", non_retryable=True
         ) from exc
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+from temporalio.exceptions import ApplicationError
+
 from core.settings import Settings
 from core.tracking_links import click_url_maker, open_pixel_url
 from domain.rendering import RenderedMessage
@@ -17,8 +19,13 @@ from models.payloads.campaign_tracking import CampaignTracking
 
 
 def parse_tracking(data: Any) -> CampaignTracking:
-    """A campaign's stored `tracking` (the defaults when absent)."""
-    return CampaignTracking.model_validate(data or {})
+    """A campaign's stored `tracking` (the defaults when absent); a malformed one fails the activity for good."""
+    try:
+        return CampaignTracking.model_validate(data or {})
+    except ValueError as exc:
+        raise ApplicationError(
+            f"the campaign's tracking settings are invalid: {exc}", type="ConfigurationError", non_retryable=True
+        ) from exc
 
 
 def track_email(

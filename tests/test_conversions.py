@@ -17,6 +17,7 @@ from core.tracking_links import click_url, conversion_token, parse_conversion_to
 from domain.attribution import Touch, attribute, split_value
 from domain.tracking import add_query_parameter
 from tests.factories import make_campaign, make_leads
+from tests.test_campaign_report import FLOW  # the same two-variant flow
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 DEST = "https://shop.example/offer?a=1&b=two#top"
@@ -93,21 +94,6 @@ def test_conversion_tokens_and_the_hc_parameter():
 
 
 # --- Data -------------------------------------------------------------------------------------------------------------
-
-FLOW = {
-    "steps": [
-        {
-            "id": "ab",
-            "type": "ab_split",
-            "variants": [
-                {"id": "a", "name": "A", "percent": 50, "steps": [{"id": "sa", "type": "send", "channel": "email",
-                                                                    "template_id": 1}]},
-                {"id": "b", "name": "B", "percent": 50, "steps": [{"id": "sb", "type": "send", "channel": "email",
-                                                                    "template_id": 1}]},
-            ],
-        }
-    ]
-}  # fmt: skip
 
 
 async def _run(db, workspace_id: int, lead_id: int) -> dict:

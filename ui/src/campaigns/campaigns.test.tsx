@@ -132,13 +132,17 @@ describe("campaign page parts", () => {
   });
 });
 
-describe("campaign report", () => {
-  const funnel = (over: Partial<ReportFunnel>): ReportFunnel => ({
+/** A report funnel: zeros and null rates, with `over` on top. */
+function funnel(over: Partial<ReportFunnel>): ReportFunnel {
+  return {
     sent: 0, delivered: 0, failed: 0, hard_bounces: 0, unique_opens: 0, total_opens: 0, machine_opens: 0,
     unique_clicks: 0, total_clicks: 0, unsubscribes: 0, bounces: 0, complaints: 0, conversions: 0, revenue: 0,
     delivery_rate: null, open_rate: null, click_rate: null, click_to_open: null, unsubscribe_rate: null,
     bounce_rate: null, complaint_rate: null, conversion_rate: null, roi: null, ...over,
-  });
+  };  // prettier-ignore
+}
+
+describe("campaign report", () => {
   const report: CampaignReport = {
     campaign_id: 3, run_id: 9, run_number: 2, status: "completed", cost: 50, bucket: "day",
     totals: funnel({ sent: 9, delivered: 8, unique_opens: 5, machine_opens: 1, unique_clicks: 3, hard_bounces: 1,
@@ -183,13 +187,6 @@ describe("campaign report", () => {
 });
 
 describe("analytics page parts", () => {
-  const funnel = (over: Partial<ReportFunnel>): ReportFunnel => ({
-    sent: 0, delivered: 0, failed: 0, hard_bounces: 0, unique_opens: 0, total_opens: 0, machine_opens: 0,
-    unique_clicks: 0, total_clicks: 0, unsubscribes: 0, bounces: 0, complaints: 0, conversions: 0, revenue: 0,
-    delivery_rate: null, open_rate: null, click_rate: null, click_to_open: null, unsubscribe_rate: null,
-    bounce_rate: null, complaint_rate: null, conversion_rate: null, roi: null, ...over,
-  });  // prettier-ignore
-
   it("shows the period's numbers, top campaigns and list growth", () => {
     const html = render(
       <OverviewPanel
