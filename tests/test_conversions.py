@@ -407,6 +407,19 @@ async def test_bulk_won_without_a_deal_value_records_a_valueless_conversion_per_
     assert len(events) == 2 and all("value" not in e.metadata and e.campaign_id is None for e in events)
 
 
+async def test_upsert_setting_won_records_a_conversion_and_an_unchanged_status_does_not(api, db, tenant):
+    [lead_id] = await make_leads(db, 1, prefix="upsertwon", workspace_id=tenant.workspace_id)
+    body = {"key": "email", "lead": {"email": "upsertwon0@example.com", "status": "won"}}
+    response = await api.put("/api/leads/upsert", json=body)
+    assert response.status_code == 200, response.text
+    assert response.json()["created"] is False and response.json()["lead"]["status"] == "won"
+    [event] = await _conversions(db, lead_id)
+    assert (event.metadata["source"], event.metadata["name"]) == ("lead_status", "won")
+    # The integration sending the same record again changes nothing: no second conversion.
+    assert (await api.put("/api/leads/upsert", json=body)).status_code == 200
+    assert len(await _conversions(db, lead_id)) == 1
+
+
 # --- The snippet and POST /public/conversions -------------------------------------------------------------------------
 
 

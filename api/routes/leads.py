@@ -120,6 +120,8 @@ async def upsert_lead(body: UpsertRequest, scope: ScopeDep) -> UpsertResult:
         events_for_changes(scope, lead.id, diff)
         if diff:
             scope.audit("lead.updated", "lead", lead.id, after={k: _plain(v[1]) for k, v in diff.items()})
+        if "status" in diff and lead.status == WON_STATUS:
+            await record_won(scope.session, scope.workspace_id, lead.id, lead.custom_fields, scope.context.actor)
     await scope.session.commit()
     await scope.session.refresh(lead)
     return UpsertResult(created=existing is None, lead=LeadOut.model_validate(lead))
