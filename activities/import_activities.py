@@ -40,6 +40,46 @@ from domain.suppression import CHANNEL_ADDRESS, address_hash_sql
 from models.payloads.imports import ImportCounts, ImportEnd, ImportInput, ImportOptions
 
 log = structlog.get_logger("herald.activities.imports")
+# A lead an import moved to `won` converted, as when its status is changed in the app (api/conversion_service.py's
+# record_won): credited to its latest human click within 30 days (last touch), valued at a numeric `deal_value` >= 0,
+# recorded once per lead and UTC day (dedupe key `won:<lead>:<date>`), and noted on its timeline. Parameters: $1 the
+# workspace, $4 the actor.
+WON_CONVERSIONS_CTE = """
+    won AS (
+        SELECT c.id AS lead_id, gen_random_uuid()::text AS conversion_id, now() AS at,
+               'won:' || c.id || ':' || to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS dedupe,
+               CASE WHEN jsonb_typeof(c.custom_fields->'deal_value') = 'number'
+                         AND (c.custom_fields->>'deal_value')::numeric >= 0
+                    THEN round((c.custom_fields->>'deal_value')::numeric, 2)::text END AS value
+        FROM changed c WHERE c.status = 'won' AND c.old_status IS DISTINCT FROM 'won'
+    ), won_touch AS (
+        SELECT won.*, t.delivery_id, t.campaign_id, t.run_id, t.step, t.variant, t.channel
+        FROM won LEFT JOIN LATERAL (
+            SELECT e.delivery_id, e.campaign_id, e.run_id, e.step, e.variant, e.channel FROM events e
+            WHERE e.lead_id = won.lead_id AND e.workspace_id = $1 AND e.type = 'click' AND NOT e.machine
+              AND e.occurred_at >= won.at - interval '30 days' AND e.occurred_at <= won.at
+            ORDER BY e.occurred_at DESC, e.delivery_id DESC NULLS LAST LIMIT 1
+        ) t ON true
+    ), won_events AS (
+        INSERT INTO events (workspace_id, delivery_id, lead_id, campaign_id, run_id, step, variant, channel, type,
+                            machine, occurred_at, metadata, dedupe_key)
+        SELECT $1, delivery_id, lead_id, campaign_id, run_id, step, variant, channel, 'conversion', false, at,
+               jsonb_strip_nulls(jsonb_build_object(
+                   'conversion_id', conversion_id, 'value', value, 'share', 1, 'model', 'last_touch', 'name', 'won',
+                   'source', 'lead_status', 'dedupe', dedupe)),
+               dedupe
+        FROM won_touch
+        ON CONFLICT (workspace_id, dedupe_key) WHERE dedupe_key IS NOT NULL DO NOTHING
+        RETURNING lead_id, metadata, campaign_id
+    ), won_timeline AS (
+        INSERT INTO lead_events (workspace_id, lead_id, type, data, actor, created_at)
+        SELECT $1, lead_id, 'converted', jsonb_build_object(
+                   'conversion_id', metadata->>'conversion_id', 'value', metadata->>'value', 'name', 'won',
+                   'source', 'lead_status', 'campaign_ids', CASE WHEN campaign_id IS NULL THEN '[]'::jsonb
+                                                                 ELSE jsonb_build_array(campaign_id) END),
+               $4, now()
+        FROM won_events
+    )"""
 
 # A column per standard field, in the order of STANDARD_TARGETS; `inferred_timezone` is used when the file has none.
 STAGE_COLUMNS = ("row_number", "key", *STANDARD_TARGETS, "inferred_timezone", "custom_fields")
@@ -403,8 +443,8 @@ class ImportActivities:
                 UPDATE leads l SET {", ".join(sets)}
                 FROM import_stage s
                 WHERE l.id = s.lead_id AND l.workspace_id = $1 AND NOT s.created
-                RETURNING l.id, s.old_status, l.status
-            ), status_events AS (
+                RETURNING l.id, s.old_status, l.status, l.custom_fields
+            ), {WON_CONVERSIONS_CTE}, status_events AS (
                 INSERT INTO lead_events (workspace_id, lead_id, type, data, actor, created_at)
                 SELECT $1, id, 'status_changed', jsonb_build_object('from', old_status, 'to', status), $4, now()
                 FROM changed WHERE old_status IS DISTINCT FROM status

@@ -420,6 +420,35 @@ async def test_upsert_setting_won_records_a_conversion_and_an_unchanged_status_d
     assert len(await _conversions(db, lead_id)) == 1
 
 
+async def test_an_import_moving_a_lead_to_won_records_the_won_conversion_once(api, worker, db, clicked):
+    from tests.test_imports import run_import, simple_csv, upload
+
+    lead_id = clicked["lead_id"]
+    async with db() as session:
+        email = (await session.execute(text("SELECT email FROM leads WHERE id = :l"), {"l": lead_id})).scalar_one()
+        await session.execute(
+            text("""UPDATE leads SET custom_fields = '{"deal_value": 1200}' WHERE id = :l"""), {"l": lead_id}
+        )
+        await session.commit()
+    for _ in range(2):  # the second import finds the lead already won: nothing more
+        preview = (await upload(api, "won.csv", simple_csv(["email,status", f"{email},won"]))).json()
+        await run_import(api, preview["id"], {"mapping": ["email", "status"], "options": {"on_duplicate": "overwrite"}})
+    [event] = await _conversions(db, lead_id)
+    assert (event.delivery_id, event.campaign_id, event.step, event.variant, event.channel) == (
+        clicked["deliveries"][2], clicked["campaign_id"], 2, "b", "email"
+    )  # fmt: skip
+    assert {k: event.metadata[k] for k in ("value", "source", "name", "model")} == {
+        "value": "1200.00", "source": "lead_status", "name": "won", "model": "last_touch"
+    }  # fmt: skip
+    assert event.dedupe_key == f"won:{lead_id}:{datetime.now(UTC).date().isoformat()}"
+    [row] = await _timeline(db, lead_id)
+    assert row.data["conversion_id"] == event.metadata["conversion_id"]
+    assert row.data["campaign_ids"] == [clicked["campaign_id"]] and row.data["value"] == "1200.00"
+    # The campaign's report counts it, with its revenue.
+    report = (await api.get(f"/api/campaigns/{clicked['campaign_id']}/report")).json()
+    assert (report["totals"]["conversions"], report["totals"]["revenue"]) == (1, 1200)
+
+
 # --- The snippet and POST /public/conversions -------------------------------------------------------------------------
 
 
