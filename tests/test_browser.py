@@ -640,6 +640,11 @@ async def test_a_finished_campaigns_report_shows_what_its_recipients_did(live_ap
     await expect(report.get_by_test_id("report-click-rate")).to_have_text("25%")
     await expect(report.get_by_test_id("report-ctor")).to_have_text("50%")
     await expect(report.get_by_test_id("report-link")).to_contain_text("https://example.com/offer")
+    stages = report.get_by_test_id("report-funnel-stage")
+    await expect(stages).to_have_count(5)
+    await expect(stages.nth(2)).to_contain_text("Opened: 2 (50% of the stage before)")
+    await expect(stages.nth(3)).to_contain_text("Clicked: 1 (50% of the stage before)")
+    await expect(report.locator(".recharts-funnel-trapezoid")).to_have_count(5)
     await page.screenshot(path=SCREENSHOTS / "campaign-report.png", full_page=True)
 
     # The workspace's analytics: the period's messages and the campaign among the top ones.

@@ -6,6 +6,7 @@ import { ErrorAlert } from "../components/Alert";
 import { formatNumber, formatPercent } from "../format";
 
 const ReportChart = lazy(() => import("./ReportChart"));
+const FunnelChart = lazy(() => import("./FunnelChart"));
 
 /** How often the report refreshes while the run is alive (opens and clicks keep coming after it ends, too). */
 export const REPORT_POLL_MS = 5000;
@@ -68,6 +69,12 @@ export function ReportPanel({ report }: { report: CampaignReport }) {
       <p className="muted small" data-testid="report-machine-opens">
         {formatNumber(t.machine_opens)} automated opens (mail privacy proxies, link scanners) are counted apart, in no rate.
       </p>
+
+      {t.sent > 0 && (
+        <Suspense fallback={<p className="muted small">Loading the funnel…</p>}>
+          <FunnelChart funnel={t} />
+        </Suspense>
+      )}
 
       {report.series.length > 0 && (
         <Suspense fallback={<p className="muted small">Loading the chart…</p>}>

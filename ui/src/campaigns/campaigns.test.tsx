@@ -11,6 +11,7 @@ import type { Flow } from "./flow";
 import { StepProgressPanel } from "./StepProgress";
 import { readStepProgress } from "./model";
 import { ReportPanel, rate } from "./CampaignReport";
+import { funnelStages } from "./funnelStages";
 import { ComparisonTable, OverviewPanel, points } from "../pages/Analytics";
 import type { CampaignReport, ReportFunnel } from "../api/client";
 
@@ -220,5 +221,15 @@ describe("analytics page parts", () => {
     expect(points(0.05)).toBe("+5.0 pts");
     expect(points(0)).toBe("±0 pts");
     expect(points(null)).toBe("");
+  });
+});
+
+describe("report funnel", () => {
+  it("lists sent, delivered, human opens, clicks and conversions, each as a share of the stage before", () => {
+    const stages = funnelStages(funnel({ sent: 10, delivered: 8, unique_opens: 4, machine_opens: 3, unique_clicks: 0, conversions: 0 }));
+    expect(stages.map((s) => [s.stage, s.count])).toEqual([
+      ["Sent", 10], ["Delivered", 8], ["Opened", 4], ["Clicked", 0], ["Converted", 0],
+    ]);  // prettier-ignore
+    expect(stages.map((s) => s.fromPrevious)).toEqual([null, 0.8, 0.5, 0, null]);
   });
 });
