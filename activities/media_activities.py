@@ -19,7 +19,7 @@ from core.storage import ObjectNotFound, Storage
 from models.payloads.media import CleanupInput, CleanupResult, MediaFailure, MediaInput, MediaResult, VariantInfo
 
 log = structlog.get_logger("herald.activities.media")
-CLEANED_PREFIXES = ("media/", "imports/", "exports/")
+CLEANED_PREFIXES = ("media/", "imports/", "exports/", "reports/")
 
 
 class MediaActivities:
@@ -126,7 +126,9 @@ class StorageCleanupActivities:
                     "SELECT storage_key FROM media_assets "
                     "UNION ALL SELECT v->>'key' FROM media_assets, jsonb_each(variants) AS e(k, v) "
                     "UNION ALL SELECT storage_key FROM imports "
-                    "UNION ALL SELECT storage_key FROM exports WHERE storage_key IS NOT NULL"
+                    "UNION ALL SELECT storage_key FROM exports WHERE storage_key IS NOT NULL "
+                    "UNION ALL SELECT csv_key FROM report_runs WHERE csv_key IS NOT NULL "
+                    "UNION ALL SELECT html_key FROM report_runs WHERE html_key IS NOT NULL"
                 )
             )
             referenced = {row[0] for row in rows}

@@ -11,6 +11,7 @@ from models.leads import CustomFieldDefinition, Lead, LeadEvent
 from models.lists import LeadList, ListMember, ListSnapshot
 from models.media import MediaAsset, MediaUsage
 from models.outbox import OutboxMessage
+from models.reports import ReportDefinition, ReportRun
 from models.templates import BrandGuidelines, ContentBlock, Template, TemplateFolder, TemplateVersion
 from models.workspaces import ApiKey, LoginFailure, LoginSession, Membership, User, Workspace
 
@@ -42,6 +43,8 @@ __all__ = [
     "MediaUsage",
     "Membership",
     "OutboxMessage",
+    "ReportDefinition",
+    "ReportRun",
     "RunAudience",
     "SuppressionEntry",
     "Template",

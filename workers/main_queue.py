@@ -18,6 +18,7 @@ from activities.export_activities import ExportActivities
 from activities.import_activities import ImportActivities
 from activities.list_activities import ListActivities
 from activities.media_activities import MediaActivities, StorageCleanupActivities
+from activities.report_activities import ReportActivities
 from activities.smtp_pool import SmtpPool
 from activities.test_send_activities import TestSendActivities
 from core.settings import Settings
@@ -29,6 +30,7 @@ from workflows.exports import ExportWorkflow
 from workflows.imports import ImportWorkflow
 from workflows.list_stats import ListStatsWorkflow
 from workflows.media_processing import MediaProcessingWorkflow
+from workflows.report import ReportWorkflow
 from workflows.storage_cleanup import StorageCleanupWorkflow
 from workflows.test_send import TestSendWorkflow
 
@@ -41,6 +43,7 @@ WORKFLOWS = [
     MediaProcessingWorkflow,
     StorageCleanupWorkflow,
     TestSendWorkflow,
+    ReportWorkflow,
 ]
 
 
@@ -84,6 +87,14 @@ def build_worker(
         engine=sessions.kw["bind"], storage=storage, max_image_pixels=settings.media_max_image_pixels
     )
     cleanup = StorageCleanupActivities(engine=sessions.kw["bind"], storage=storage)
+    reports = ReportActivities(
+        sessions=sessions,
+        storage=storage,
+        smtp=smtp,
+        mail_from=mail_from,
+        # Signed like campaign mail when DKIM is configured.
+        dkim=getattr(channels.get("email"), "dkim", None) if channels.available("email") else None,
+    )
     return Worker(
         client,
         task_queue=task_queue,
@@ -112,6 +123,10 @@ def build_worker(
             media.record_media_failure,
             cleanup.clean_orphans,
             test_sends.send_test,
+            reports.start_report_run,
+            reports.write_report_files,
+            reports.email_report,
+            reports.finish_report_run,
         ],
         activity_executor=executor,
         max_concurrent_activities=20,

@@ -1514,6 +1514,174 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/reports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Reports
+         * @description The workspace's scheduled reports by name, each with its latest run; `search` matches the name.
+         */
+        get: operations["list_reports_api_reports_get"];
+        put?: never;
+        /**
+         * Create Report
+         * @description Saves the definition and creates its Temporal Schedule (paused when `enabled` is false).
+         */
+        post: operations["create_report_api_reports_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/reports/options": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Report Options
+         * @description What a report definition can choose from: metrics, periods, cadences, and the workspace's campaign tags.
+         */
+        get: operations["report_options_api_reports_options_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/reports/{report_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Report */
+        get: operations["get_report_api_reports__report_id__get"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete Report
+         * @description Deletes the definition, its schedule and its run history (the stored files go with the nightly cleanup).
+         *     A run in progress then ends as failed in Temporal, its row being gone.
+         */
+        delete: operations["delete_report_api_reports__report_id__delete"];
+        options?: never;
+        head?: never;
+        /**
+         * Update Report
+         * @description Changes the definition and its schedule together (`enabled: false` pauses it, `true` resumes it). The
+         *     schedule also takes the workspace's current timezone.
+         */
+        patch: operations["update_report_api_reports__report_id__patch"];
+        trace?: never;
+    };
+    "/api/reports/{report_id}/run": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Run Report
+         * @description Runs the report now (also while its schedule is paused): the period is cut from the current time.
+         */
+        post: operations["run_report_api_reports__report_id__run_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/reports/{report_id}/runs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Runs
+         * @description The report's runs (its history), newest first.
+         */
+        get: operations["list_runs_api_reports__report_id__runs_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/reports/{report_id}/runs/{run_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Run */
+        get: operations["get_run_api_reports__report_id__runs__run_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/reports/{report_id}/runs/{run_id}/csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Download Csv
+         * @description The run's CSV: one row per campaign and a total row, the chosen metrics as columns (rates in %).
+         */
+        get: operations["download_csv_api_reports__report_id__runs__run_id__csv_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/reports/{report_id}/runs/{run_id}/html": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Download Html
+         * @description The run's self-contained HTML summary: totals, charts (inline SVG) and the table.
+         */
+        get: operations["download_html_api_reports__report_id__runs__run_id__html_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/template-folders": {
         parameters: {
             query?: never;
@@ -2904,6 +3072,13 @@ export interface components {
              * @description Social only: length against each network's limit
              */
             social: components["schemas"]["SocialLength"][] | null;
+        };
+        /** Choice */
+        Choice: {
+            /** Key */
+            key: string;
+            /** Label */
+            label: string;
         };
         /** ColumnCustomField */
         ColumnCustomField: {
@@ -4492,6 +4667,26 @@ export interface components {
              */
             mode: "include" | "exclude";
         };
+        /** MetricOption */
+        MetricOption: {
+            /**
+             * Default
+             * @description Chosen when a new report names no metrics
+             */
+            default: boolean;
+            /** Description */
+            description: string;
+            /** Key */
+            key: string;
+            /**
+             * Kind
+             * @description rate: a fraction from 0 to 1 in `totals`
+             * @enum {string}
+             */
+            kind: "count" | "rate" | "money";
+            /** Label */
+            label: string;
+        };
         /** NewCustomFieldSpec */
         NewCustomFieldSpec: {
             /** Choices */
@@ -4599,6 +4794,28 @@ export interface components {
         Page_OutboxSummary_: {
             /** Items */
             items: components["schemas"]["OutboxSummary"][];
+            /** Limit */
+            limit: number;
+            /** Offset */
+            offset: number;
+            /** Total */
+            total: number;
+        };
+        /** Page[ReportDefinitionOut] */
+        Page_ReportDefinitionOut_: {
+            /** Items */
+            items: components["schemas"]["ReportDefinitionOut"][];
+            /** Limit */
+            limit: number;
+            /** Offset */
+            offset: number;
+            /** Total */
+            total: number;
+        };
+        /** Page[ReportRunOut] */
+        Page_ReportRunOut_: {
+            /** Items */
+            items: components["schemas"]["ReportRunOut"][];
             /** Limit */
             limit: number;
             /** Offset */
@@ -4832,6 +5049,207 @@ export interface components {
              */
             comment?: string | null;
         };
+        /**
+         * ReportDefinitionIn
+         * @description A new scheduled report. Give `campaign_ids` or `tag` (exactly one).
+         */
+        ReportDefinitionIn: {
+            /**
+             * Cadence
+             * @description daily, weekly (on `weekday`) or monthly (on `day_of_month`), at `hour`:`minute` in the workspace's timezone.
+             * @enum {string}
+             */
+            cadence: "daily" | "weekly" | "monthly";
+            /**
+             * Campaign Ids
+             * @description Report on these campaigns (ids), or leave empty and give `tag`.
+             */
+            campaign_ids?: number[];
+            /**
+             * Day Of Month
+             * @description Monthly reports only (required for them); 1-28
+             */
+            day_of_month?: number | null;
+            /**
+             * Enabled
+             * @description False: the schedule is paused (a run can still be started)
+             * @default true
+             */
+            enabled: boolean;
+            /**
+             * Hour
+             * @description Local hour the report runs
+             * @default 8
+             */
+            hour: number;
+            /**
+             * Metrics
+             * @description Metric keys from GET /api/reports/options, in the order of the report's columns.
+             */
+            metrics?: string[];
+            /**
+             * Minute
+             * @default 0
+             */
+            minute: number;
+            /** Name */
+            name: string;
+            /**
+             * Period
+             * @description Whole local days before the run: last_day (yesterday), last_7_days, last_30_days, previous_week (Monday to Sunday), previous_month (the calendar month).
+             * @enum {string}
+             */
+            period: "last_day" | "last_7_days" | "last_30_days" | "previous_week" | "previous_month";
+            /**
+             * Recipients
+             * @description Email addresses the files are mailed to
+             */
+            recipients: string[];
+            /**
+             * Tag
+             * @description Report on every campaign carrying this tag when the report runs (instead of campaign_ids).
+             */
+            tag?: string | null;
+            /**
+             * Weekday
+             * @description Weekly reports only (required for them)
+             */
+            weekday?: ("monday" | "tuesday" | "wednesday" | "thursday" | "friday" | "saturday" | "sunday") | null;
+        };
+        /** ReportDefinitionOut */
+        ReportDefinitionOut: {
+            /** Cadence */
+            cadence: string;
+            /** Campaign Ids */
+            campaign_ids: number[];
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Created By */
+            created_by: number | null;
+            /** Day Of Month */
+            day_of_month: number | null;
+            /** Enabled */
+            enabled: boolean;
+            /** Hour */
+            hour: number;
+            /** Id */
+            id: number;
+            /** @description The latest run, scheduled or started by hand */
+            last_run: components["schemas"]["ReportRunOut"] | null;
+            /** Metrics */
+            metrics: string[];
+            /** Minute */
+            minute: number;
+            /** Name */
+            name: string;
+            /**
+             * Next Run At
+             * @description When the schedule fires next (null while paused)
+             */
+            next_run_at: string | null;
+            /** Period */
+            period: string;
+            /** Recipients */
+            recipients: string[];
+            /**
+             * Schedule Id
+             * @description The Temporal Schedule's id
+             */
+            schedule_id: string;
+            /** Tag */
+            tag: string | null;
+            /**
+             * Timezone
+             * @description The workspace's timezone, in which the schedule fires and periods are cut
+             */
+            timezone: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /** Weekday */
+            weekday: string | null;
+        };
+        /**
+         * ReportDefinitionPatch
+         * @description Changes to a scheduled report: only the fields given change; the result must be valid as a whole. Setting
+         *     `campaign_ids` to a non-empty list clears `tag` and giving `tag` clears `campaign_ids`.
+         */
+        ReportDefinitionPatch: {
+            /**
+             * Cadence
+             * @description daily, weekly (on `weekday`) or monthly (on `day_of_month`), at `hour`:`minute` in the workspace's timezone.
+             */
+            cadence?: ("daily" | "weekly" | "monthly") | null;
+            /**
+             * Campaign Ids
+             * @description Report on these campaigns (ids), or leave empty and give `tag`.
+             */
+            campaign_ids?: number[] | null;
+            /** Day Of Month */
+            day_of_month?: number | null;
+            /**
+             * Enabled
+             * @description False pauses the schedule, true resumes it
+             */
+            enabled?: boolean | null;
+            /** Hour */
+            hour?: number | null;
+            /**
+             * Metrics
+             * @description Metric keys from GET /api/reports/options, in the order of the report's columns.
+             */
+            metrics?: string[] | null;
+            /** Minute */
+            minute?: number | null;
+            /** Name */
+            name?: string | null;
+            /**
+             * Period
+             * @description Whole local days before the run: last_day (yesterday), last_7_days, last_30_days, previous_week (Monday to Sunday), previous_month (the calendar month).
+             */
+            period?: ("last_day" | "last_7_days" | "last_30_days" | "previous_week" | "previous_month") | null;
+            /** Recipients */
+            recipients?: string[] | null;
+            /**
+             * Tag
+             * @description Report on every campaign carrying this tag when the report runs (instead of campaign_ids).
+             */
+            tag?: string | null;
+            /** Weekday */
+            weekday?: ("monday" | "tuesday" | "wednesday" | "thursday" | "friday" | "saturday" | "sunday") | null;
+        };
+        /** ReportOptionsOut */
+        ReportOptionsOut: {
+            /** Cadences */
+            cadences: string[];
+            /**
+             * Campaign Tags
+             * @description Tags the workspace's campaigns carry now
+             */
+            campaign_tags: string[];
+            /** Max Campaigns */
+            max_campaigns: number;
+            /** Max Day Of Month */
+            max_day_of_month: number;
+            /** Max Recipients */
+            max_recipients: number;
+            /** Metrics */
+            metrics: components["schemas"]["MetricOption"][];
+            /** Periods */
+            periods: components["schemas"]["Choice"][];
+            /**
+             * Timezone
+             * @description The workspace's timezone
+             */
+            timezone: string;
+            /** Weekdays */
+            weekdays: string[];
+        };
         /** ReportOut */
         ReportOut: {
             /** Ab Tests */
@@ -4864,6 +5282,111 @@ export interface components {
             /** Steps */
             steps: components["schemas"]["StepReport"][];
             totals: components["schemas"]["FunnelOut"];
+        };
+        /** ReportRunOut */
+        ReportRunOut: {
+            /**
+             * Campaign Count
+             * @description Campaigns listed in the files
+             */
+            campaign_count: number | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Csv Url
+             * @description Download of the CSV, once written
+             */
+            csv_url: string | null;
+            /** Definition Id */
+            definition_id: number;
+            /**
+             * Email Failures
+             * @description Recipient → why the relay refused it for good
+             */
+            email_failures: {
+                [key: string]: string;
+            };
+            /**
+             * Emailed To
+             * @description Recipients whose message the mail relay accepted
+             */
+            emailed_to: string[];
+            /**
+             * Error
+             * @description Why the run failed
+             */
+            error: string | null;
+            /** Finished At */
+            finished_at: string | null;
+            /**
+             * First Day
+             * @description First local day of the period
+             */
+            first_day: string | null;
+            /**
+             * Html Url
+             * @description Download of the HTML summary, once written (?disposition=inline to view)
+             */
+            html_url: string | null;
+            /** Id */
+            id: number;
+            /**
+             * Last Day
+             * @description Last local day of the period
+             */
+            last_day: string | null;
+            /**
+             * Metrics
+             * @description The metrics the run reports, in column order
+             */
+            metrics: string[];
+            /**
+             * Period End
+             * @description End of the period reported on (exclusive)
+             */
+            period_end: string | null;
+            /**
+             * Period Start
+             * @description Start of the period reported on (inclusive)
+             */
+            period_start: string | null;
+            /** Recipients */
+            recipients: string[];
+            /**
+             * Run At
+             * Format: date-time
+             * @description The time reported on (the scheduled time, or when it was started by hand)
+             */
+            run_at: string;
+            /** Started At */
+            started_at: string | null;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "queued" | "running" | "ready" | "failed";
+            /** Timezone */
+            timezone: string | null;
+            /**
+             * Totals
+             * @description Each metric over all the campaigns (null: nothing to measure); empty until the files exist
+             */
+            totals: {
+                [key: string]: number | null;
+            };
+            /**
+             * Trigger
+             * @enum {string}
+             */
+            trigger: "schedule" | "manual";
+            /**
+             * Workflow Id
+             * @description ReportWorkflow's id in the Temporal UI
+             */
+            workflow_id: string;
         };
         /** RescheduleIn */
         RescheduleIn: {
@@ -12832,6 +13355,799 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
+            };
+            /** @description Invalid input; `field` names the offending field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_reports_api_reports_get: {
+        parameters: {
+            query?: {
+                limit?: number;
+                offset?: number;
+                /** @description Case-insensitive substring match. */
+                search?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_ReportDefinitionOut_"];
+                };
+            };
+            /** @description Not signed in, or an invalid or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The role does not allow it, or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unknown id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input; `field` names the offending field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    create_report_api_reports_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReportDefinitionIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportDefinitionOut"];
+                };
+            };
+            /** @description Not signed in, or an invalid or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The role does not allow it, or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unknown id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input; `field` names the offending field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Temporal refused or is unreachable: nothing was saved */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    report_options_api_reports_options_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportOptionsOut"];
+                };
+            };
+            /** @description Not signed in, or an invalid or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The role does not allow it, or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unknown id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input; `field` names the offending field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_report_api_reports__report_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                report_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportDefinitionOut"];
+                };
+            };
+            /** @description Not signed in, or an invalid or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The role does not allow it, or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unknown id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input; `field` names the offending field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    delete_report_api_reports__report_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                report_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not signed in, or an invalid or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The role does not allow it, or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unknown id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input; `field` names the offending field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Temporal refused or is unreachable: nothing was deleted */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    update_report_api_reports__report_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                report_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReportDefinitionPatch"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportDefinitionOut"];
+                };
+            };
+            /** @description Not signed in, or an invalid or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The role does not allow it, or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unknown id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input; `field` names the offending field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Temporal refused or is unreachable: nothing was changed */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    run_report_api_reports__report_id__run_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                report_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The run, queued: follow it at GET /api/reports/{id}/runs/{run_id} */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportRunOut"];
+                };
+            };
+            /** @description Not signed in, or an invalid or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The role does not allow it, or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unknown id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input; `field` names the offending field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The workflow could not be started: the run is recorded as failed */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    list_runs_api_reports__report_id__runs_get: {
+        parameters: {
+            query?: {
+                limit?: number;
+                offset?: number;
+                /** @description Case-insensitive substring match. */
+                search?: string | null;
+            };
+            header?: never;
+            path: {
+                report_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_ReportRunOut_"];
+                };
+            };
+            /** @description Not signed in, or an invalid or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The role does not allow it, or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unknown id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input; `field` names the offending field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_run_api_reports__report_id__runs__run_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                report_id: number;
+                run_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportRunOut"];
+                };
+            };
+            /** @description Not signed in, or an invalid or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The role does not allow it, or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unknown id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input; `field` names the offending field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    download_csv_api_reports__report_id__runs__run_id__csv_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                report_id: number;
+                run_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The CSV (local storage) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                    "text/csv": unknown;
+                };
+            };
+            /** @description Redirect to a short-lived URL of the file (S3 storage) */
+            307: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not signed in, or an invalid or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The role does not allow it, or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unknown id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The run has not written its files (yet) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid input; `field` names the offending field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    download_html_api_reports__report_id__runs__run_id__html_get: {
+        parameters: {
+            query?: {
+                /** @description inline: shown in the browser (sandboxed: no script, nothing loaded) */
+                disposition?: "attachment" | "inline";
+            };
+            header?: never;
+            path: {
+                report_id: number;
+                run_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The HTML summary */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                    "text/html": unknown;
+                };
+            };
+            /** @description Redirect to a short-lived URL of the file (S3 storage, as an attachment) */
+            307: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not signed in, or an invalid or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The role does not allow it, or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unknown id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The run has not written its files (yet) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Invalid input; `field` names the offending field */
             422: {
