@@ -57,7 +57,8 @@ CATALOGUE: dict[str, Metric] = {
         Metric("revenue", "Revenue", "money", lambda f: f.revenue, "Value of the conversions credited"),
     )
 }
-DEFAULT_METRICS = ("sent", "delivered", "unique_opens", "open_rate", "unique_clicks", "click_rate", "unsubscribes")
+# In catalogue order, as the form ticks them.
+DEFAULT_METRICS = ("sent", "delivered", "unique_opens", "unique_clicks", "open_rate", "click_rate", "unsubscribes")
 
 
 def validate_metrics(keys: Sequence[str]) -> list[str]:

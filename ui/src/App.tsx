@@ -18,6 +18,7 @@ import { Members } from "./pages/Members";
 import { NotBuilt } from "./pages/NotBuilt";
 import { NotFound } from "./pages/NotFound";
 import { Outbox } from "./pages/Outbox";
+import { Reports } from "./pages/Reports";
 import { Settings } from "./pages/Settings";
 import { Templates } from "./pages/Templates";
 import { RequireAuth, RequirePermission } from "./session";
@@ -135,6 +136,14 @@ export function App() {
             element={
               <RequirePermission permission="analytics:read" page="Analytics">
                 <Analytics />
+              </RequirePermission>
+            }
+          />
+          <Route
+            path="reports"
+            element={
+              <RequirePermission permission="analytics:read" page="Reports">
+                <Reports />
               </RequirePermission>
             }
           />

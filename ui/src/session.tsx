@@ -75,6 +75,7 @@ export function pathAfterSwitch(pathname: string, search: string): string | null
   if (/^\/lists\/\d+/.test(pathname)) return "/lists";
   if (/^\/imports\/\d+/.test(pathname)) return "/imports";
   if (pathname === "/outbox" && new URLSearchParams(search).has("message")) return "/outbox";
+  if (pathname === "/reports" && new URLSearchParams(search).has("report")) return "/reports";
   return null;
 }
 

@@ -73,6 +73,11 @@ export const queryKeys = {
   mediaAsset: (id: number) => ["media", "asset", id] as const,
   mediaTags: ["media", "tags"] as const,
   mediaFolders: ["media", "folders"] as const,
+  /** Every scheduled-report query starts with "reports": invalidate that prefix after any change or run. */
+  reports: ["reports"] as const,
+  reportOptions: ["reports", "options"] as const,
+  reportPage: (query: object) => ["reports", "page", query] as const,
+  reportRuns: (id: number, offset: number) => ["reports", "runs", id, offset] as const,
 };
 
 /** GET /api/auth/me, with a 401 answered as `null` (nobody is signed in) rather than as an error. */

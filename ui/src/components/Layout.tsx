@@ -22,6 +22,7 @@ export const NAV_ITEMS: NavItem[] = [
   { to: "/campaigns", label: "Campaigns", icon: "campaigns" },
   { to: "/automations", label: "Automations", icon: "automations" },
   { to: "/analytics", label: "Analytics", icon: "analytics", permission: "analytics:read" },
+  { to: "/reports", label: "Reports", icon: "reports", permission: "analytics:read" },
   { to: "/outbox", label: "Outbox", icon: "outbox" },
   { to: "/settings", label: "Settings", icon: "settings" },
   { to: "/settings/members", label: "Members", icon: "members", permission: "members:manage", sub: true },
