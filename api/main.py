@@ -45,6 +45,8 @@ from api.routes import (
     templates,
     workspaces,
 )
+from api.tracking_fast_path import TrackingFastPath
+from api.tracking_recorder import TrackingRecorder
 from core.db import create_engine, session_factory
 from core.settings import Settings, get_settings
 from core.storage import storage_from_settings
@@ -66,7 +68,9 @@ def create_app(settings: Settings | None = None, temporal_client: Client | None 
         app.state.sessions = session_factory(engine)
         app.state.temporal = TemporalProvider(settings, temporal_client)
         app.state.storage = storage_from_settings(settings)
+        app.state.tracking = TrackingRecorder(engine)
         yield
+        await app.state.tracking.close()
         await engine.dispose()
 
     app = FastAPI(
@@ -87,6 +91,7 @@ def create_app(settings: Settings | None = None, temporal_client: Client | None 
     )
     install_error_handlers(app)
     install_middleware(app, settings)
+    app.add_middleware(TrackingFastPath, settings=settings)  # outermost: pixels and redirects skip the rest
     for module in (
         public_tracking,  # first: every opened email and clicked link comes here, and routes match in order
         health,

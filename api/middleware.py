@@ -23,6 +23,13 @@ DOCS_POLICY = (
     "frame-ancestors 'none'"
 )
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+# On every answer, the tracking fast path's included (api/tracking_fast_path.py).
+SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY", "Referrer-Policy": "same-origin"}
+
+
+def request_id(incoming: str) -> str:
+    """The client's X-Request-ID when it is a sane one, else a new id."""
+    return incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
 
 
 def content_security_policy(settings: Settings) -> str:
@@ -51,13 +58,10 @@ def install_middleware(app: FastAPI, settings: Settings) -> None:
 
     @app.middleware("http")
     async def request_id_and_security_headers(request: Request, call_next):
-        incoming = request.headers.get("x-request-id", "")
-        request.state.request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        request.state.request_id = request_id(request.headers.get("x-request-id", ""))
         response = await call_next(request)
         response.headers["X-Request-ID"] = request.state.request_id
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["X-Frame-Options"] = "DENY"
-        response.headers["Referrer-Policy"] = "same-origin"
+        response.headers.update(SECURITY_HEADERS)
         docs = request.url.path.startswith("/api/docs")
         # A route may set a stricter policy of its own (uploaded files are served sandboxed).
         response.headers.setdefault("Content-Security-Policy", DOCS_POLICY if docs else policy)

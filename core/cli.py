@@ -27,7 +27,11 @@ def _cmd_api(_: argparse.Namespace) -> int:
     from api.main import create_app
 
     settings = get_settings()
-    uvicorn.run(create_app(settings), host=settings.api_host, port=settings.api_port, log_level="warning")
+    # uvloop and httptools (uvicorn[standard]); no access log: its lines are below the level anyway, and the open
+    # pixel and click redirects are the app's hottest path (bench/tracking.py starts the API this same way).
+    uvicorn.run(
+        create_app(settings), host=settings.api_host, port=settings.api_port, log_level="warning", access_log=False
+    )
     return 0
 
 

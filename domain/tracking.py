@@ -21,6 +21,9 @@ branches, A/B winners and filters see people only) when:
 4. it comes sooner after the send than a person could react: within OPEN_WINDOW_SECONDS of the message leaving (opens)
    or CLICK_WINDOW_SECONDS (clicks). Gateways fetch and follow while the message is delivered. A delivery without
    `sent_at` yet counts as just sent (its 'sent' mark is written in groups, a moment after the message left).
+   The same rule in PostgreSQL (`timing_reason_sql`) serves the statement that records the events of many requests
+   at once (api/tracking_recorder.py): the User-Agent rules 1 to 3 stay here (`open_agent_reason`,
+   `click_agent_reason`; remembered per agent).
 
 Limits. Many gateways (Microsoft Defender's detonation, Proofpoint's sandbox...) browse with an ordinary browser's
 User-Agent from their own addresses, sometimes minutes later: only rule 4 catches them, and only when they are quick.
@@ -42,6 +45,7 @@ from urllib.parse import parse_qsl, quote, urlencode
 
 OPEN_WINDOW_SECONDS = 3.0
 CLICK_WINDOW_SECONDS = 10.0
+TOO_SOON = "too_soon"
 NO_TRACK_ATTRIBUTE = "data-no-track"
 UTM_KEYS = ("utm_source", "utm_medium", "utm_campaign")
 
@@ -212,8 +216,22 @@ def add_open_pixel(document: str, pixel_url: str) -> str:
 # --- Machine opens and clicks -----------------------------------------------------------------------------------------
 
 
+# Every open and click is classified, and agents repeat a lot: remembered, up to this length (an agent is a header,
+# which may be long; the memory stays bounded).
+_CACHED_AGENT_CHARS = 512
+
+
 def _agent_reason(user_agent: str | None, bare: str) -> str | None:
     agent = (user_agent or "").strip()
+    return _cached_agent_reason(agent, bare) if len(agent) <= _CACHED_AGENT_CHARS else _read_agent(agent, bare)
+
+
+@lru_cache(maxsize=4096)
+def _cached_agent_reason(agent: str, bare: str) -> str | None:
+    return _read_agent(agent, bare)
+
+
+def _read_agent(agent: str, bare: str) -> str | None:
     if not agent:
         return "no_user_agent"
     if agent == BARE_AGENT:
@@ -228,18 +246,34 @@ def _agent_reason(user_agent: str | None, bare: str) -> str | None:
 
 def _timing_reason(seconds_since_sent: float | None, window: float) -> str | None:
     if seconds_since_sent is None or seconds_since_sent < window:
-        return "too_soon"
+        return TOO_SOON
     return None
+
+
+def timing_reason_sql(seconds_since_sent: str, window: str) -> str:
+    """The timing rule (4.) in PostgreSQL, for a statement that reads `sent_at` and writes the event at once: a CASE
+    over SQL expressions (columns or parameters, never input text) giving 'too_soon' or NULL, like `_timing_reason`."""
+    return f"CASE WHEN {seconds_since_sent} IS NULL OR {seconds_since_sent} < {window} THEN '{TOO_SOON}' END"
+
+
+def open_agent_reason(user_agent: str | None) -> str | None:
+    """The User-Agent rules (1. to 3.) of an open: no_user_agent, apple_mpp, scanner, bot, or None."""
+    return _agent_reason(user_agent, "apple_mpp")
+
+
+def click_agent_reason(user_agent: str | None) -> str | None:
+    """The User-Agent rules (1. to 3.) of a click: no_user_agent, bare_user_agent, scanner, bot, or None."""
+    return _agent_reason(user_agent, "bare_user_agent")
 
 
 def open_machine_reason(user_agent: str | None, seconds_since_sent: float | None) -> str | None:
     """Why an open looks automated (no_user_agent, apple_mpp, scanner, bot, too_soon), None for a person."""
-    return _agent_reason(user_agent, "apple_mpp") or _timing_reason(seconds_since_sent, OPEN_WINDOW_SECONDS)
+    return open_agent_reason(user_agent) or _timing_reason(seconds_since_sent, OPEN_WINDOW_SECONDS)
 
 
 def click_machine_reason(user_agent: str | None, seconds_since_sent: float | None) -> str | None:
     """Why a click looks automated (no_user_agent, bare_user_agent, scanner, bot, too_soon), None for a person."""
-    return _agent_reason(user_agent, "bare_user_agent") or _timing_reason(seconds_since_sent, CLICK_WINDOW_SECONDS)
+    return click_agent_reason(user_agent) or _timing_reason(seconds_since_sent, CLICK_WINDOW_SECONDS)
 
 
 def is_machine_open(user_agent: str | None, seconds_since_sent: float | None) -> bool:

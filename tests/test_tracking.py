@@ -1,11 +1,14 @@
-"""Open and click tracking: signed tokens, link rewriting, machine detection, the public pixel and redirect routes,
-the append-only events table, the campaign setting, and tracked sends through the legacy engine."""
+"""Open and click tracking: signed tokens, link rewriting, machine detection, the public pixel and redirect routes
+(their fast path and the group commit of their events), the append-only events table, the campaign setting, and
+tracked sends through the legacy engine."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import email
 import io
+import socket
 import uuid
 from email import policy
 
@@ -16,6 +19,11 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from activities.email_tracking import track_email
+from api import tracking_recorder
+from api.main import create_app
+from api.tracking_fast_path import TrackingFastPath
+from api.tracking_recorder import TrackingRecorder
+from core.db import create_engine
 from core.settings import Settings
 from core.signing import signature, unsubscribe_url
 from core.tracking_links import click_url, conversion_token, open_pixel_url, parse_click_token, parse_open_token
@@ -25,10 +33,13 @@ from domain.tracking import (
     OPEN_WINDOW_SECONDS,
     add_open_pixel,
     add_utm,
+    click_agent_reason,
     click_machine_reason,
     is_machine_click,
     is_machine_open,
+    open_agent_reason,
     open_machine_reason,
+    timing_reason_sql,
     track_links,
     track_text_links,
     untracked_urls,
@@ -286,6 +297,28 @@ def test_apple_privacy_prefetch_and_timing():
     assert open_machine_reason(CHROME, None) == "too_soon"  # not marked sent yet: it has only just left
 
 
+def test_the_agent_rules_alone_and_long_agents():
+    assert (open_agent_reason(APPLE_MPP), click_agent_reason(APPLE_MPP)) == ("apple_mpp", "bare_user_agent")
+    assert open_agent_reason(CHROME) is None and click_agent_reason(None) == "no_user_agent"
+    # Agents are remembered up to 512 characters; a longer one is read each time, by the same rules.
+    long_agent = f"{CHROME} {'x' * 600} python-requests/2.32"
+    assert open_agent_reason(long_agent) == open_agent_reason(long_agent) == "bot"
+    assert open_agent_reason(f"{CHROME} {'x' * 600}") is None
+
+
+async def test_the_timing_rule_reads_the_same_in_postgresql(db):
+    """`timing_reason_sql` (the statement that records a batch of reports) agrees with the Python rule."""
+    rule = timing_reason_sql("CAST(:since AS float8)", "CAST(:window AS float8)")
+    async with db() as session:
+        for since in (None, 0.0, 2.99, 3.0, 3.01, 9.99, 10.0, 10.01, HOUR):
+            for window, rule_in_python in (
+                (OPEN_WINDOW_SECONDS, open_machine_reason),
+                (CLICK_WINDOW_SECONDS, click_machine_reason),
+            ):
+                in_sql = (await session.execute(text(f"SELECT {rule}"), {"since": since, "window": window})).scalar()
+                assert in_sql == rule_in_python(CHROME, since), (since, window)
+
+
 # --- The public routes ------------------------------------------------------------------------------------------------
 
 
@@ -466,6 +499,144 @@ async def test_a_deleted_delivery_still_gets_its_pixel_and_redirect_but_records_
     click = await anonymous.get(_path(click_url(settings, delivery["id"], DEST)), headers={"User-Agent": CHROME})
     assert click.status_code == 302 and click.headers["location"] == _with_hc(settings, delivery["id"], DEST)
     assert await _events(db) == []
+
+
+async def test_concurrent_reports_are_written_together_each_as_it_should(app, anonymous, settings, db, tenant):
+    """Group commit (api/tracking_recorder.py): requests arriving together share a statement and a commit, and each
+    report still gets its own event, its own machine verdict and, for a person, the first stamps only."""
+    clicker, opener, fresh, gone = [await _delivery(db) for _ in range(3)] + [await _delivery(db)]
+    async with db() as session:
+        await session.execute(text("UPDATE deliveries SET sent_at = now() - interval '1 second' WHERE id = :id"),
+                              {"id": fresh["id"]})  # fmt: skip
+        await session.execute(text("DELETE FROM deliveries WHERE id = :id"), {"id": gone["id"]})
+        await session.commit()
+    pixel = {name: _path(open_pixel_url(settings, d["id"])) for name, d in
+             (("clicker", clicker), ("opener", opener), ("fresh", fresh), ("gone", gone))}  # fmt: skip
+    link = {name: _path(click_url(settings, d["id"], DEST)) for name, d in (("clicker", clicker), ("opener", opener))}
+    requests = [
+        *[(pixel["clicker"], CHROME, 200)] * 3,
+        (link["clicker"], CHROME, 302),
+        (link["clicker"], CHROME, 302),
+        (pixel["opener"], CHROME, 200),
+        (pixel["opener"], APPLE_MPP, 200),
+        (link["opener"], APPLE_MPP, 302),  # a bare agent: a machine's click, no stamp
+        (pixel["fresh"], CHROME, 200),  # a second after the send: too soon
+        (pixel["gone"], CHROME, 200),  # deleted: answered, nothing recorded
+        (pixel["clicker"].replace(".gif", "x.gif"), CHROME, 404),
+    ]
+    written = app.state.tracking.batches
+    responses = await asyncio.gather(
+        *(anonymous.get(path, headers={"User-Agent": agent}) for path, agent, _ in requests)
+    )
+    assert [response.status_code for response in responses] == [status for _, _, status in requests]
+    assert app.state.tracking.batches - written < len(requests) - 1  # shared statements
+
+    events = await _events(db, clicker["id"])
+    assert sorted((event.type, event.machine) for event in events) == [("click", False)] * 2 + [("open", False)] * 3
+    stamps = await _stamps(db, clicker["id"])
+    assert stamps.opened_at is not None and stamps.clicked_at is not None
+    events = await _events(db, opener["id"])
+    assert sorted((event.type, event.machine, event.metadata.get("machine_reason")) for event in events) == [
+        ("click", True, "bare_user_agent"),
+        ("open", False, None),
+        ("open", True, "apple_mpp"),
+    ]
+    stamps = await _stamps(db, opener["id"])
+    assert stamps.opened_at is not None and stamps.clicked_at is None
+    [event] = await _events(db, fresh["id"])
+    assert (event.machine, event.metadata) == (True, {"user_agent": CHROME, "machine_reason": "too_soon"})
+    assert tuple(await _stamps(db, fresh["id"])) == (None, None)
+    assert len(await _events(db)) == 9  # and none for the deleted delivery nor the forged pixel
+
+
+async def test_a_report_the_database_refuses_fails_alone(engine, db, tenant, monkeypatch):
+    """A batch that fails is written again report by report: the others are recorded, the bad one raises (its
+    request is a 500), and a delivery that does not exist is recorded as nothing."""
+    good = [await _delivery(db) for _ in range(2)]
+    bad = await _delivery(db)
+    write = tracking_recorder._write
+
+    async def refusing(raw, batch):
+        if any(report.delivery_id == bad["id"] for report in batch):
+            raise RuntimeError("refused")
+        return await write(raw, batch)
+
+    monkeypatch.setattr(tracking_recorder, "_write", refusing)
+    recorder = TrackingRecorder(engine)
+    ids = [good[0]["id"], bad["id"], 10**15, good[1]["id"]]
+    results = await asyncio.gather(
+        *(recorder.record(delivery_id, "open", None, CHROME) for delivery_id in ids), return_exceptions=True
+    )
+    assert results[0] is True and results[2] is False and results[3] is True
+    assert isinstance(results[1], RuntimeError)
+    assert [event.delivery_id for event in await _events(db)] == sorted([good[0]["id"], good[1]["id"]])
+    # Later reports get a writer again; closing lets it finish and give its connection back.
+    assert await recorder.record(good[0]["id"], "click", DEST, CHROME) is True
+    await recorder.close()
+
+
+async def test_without_the_database_reports_raise_and_the_next_ones_try_again():
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    engine = create_engine(f"postgresql://postgres@127.0.0.1:{port}/nothing")
+    recorder = TrackingRecorder(engine)
+    try:
+        for _ in range(2):
+            with pytest.raises(OSError):
+                await recorder.record(1, "open", None, CHROME)
+    finally:
+        await recorder.close()
+        await engine.dispose()
+
+
+async def test_the_fast_path_answers_with_the_apps_headers_and_leaves_the_rest_to_it(anonymous, settings, db, tenant):
+    delivery = await _delivery(db)
+    pixel = _path(open_pixel_url(settings, delivery["id"]))
+    response = await anonymous.get(pixel, headers={"User-Agent": CHROME, "X-Request-ID": "req-42"})
+    assert response.headers["x-request-id"] == "req-42"
+    assert response.headers["x-content-type-options"] == "nosniff" and response.headers["x-frame-options"] == "DENY"
+    assert response.headers["referrer-policy"] == "same-origin"
+    assert response.headers["content-security-policy"].startswith("default-src 'self'")
+    assert response.headers["x-robots-tag"] == "noindex" and response.headers["content-length"] == "42"
+    assert "set-cookie" not in response.headers
+    odd = await anonymous.get(pixel, headers={"X-Request-ID": "not a sane id!"})
+    assert len(odd.headers["x-request-id"]) == 32
+    forged = await anonymous.get(pixel.replace(".gif", "x.gif"))
+    assert forged.status_code == 404 and forged.json() == {
+        "message": "no such image",
+        "field": None,
+        "code": "not_found",
+    }
+    assert forged.headers["x-content-type-options"] == "nosniff"
+    # Other methods are the app's, as before: no such route.
+    assert (await anonymous.head(pixel)).status_code == 405
+    assert (await anonymous.post(_path(click_url(settings, delivery["id"], DEST)))).status_code == 405
+    assert len(await _events(db, delivery["id"])) == 2
+
+
+async def test_the_documented_routes_answer_like_the_fast_path(anonymous, settings, db, tenant):
+    """The FastAPI routes (the OpenAPI description) give the same answers when a request reaches them."""
+    bare = create_app(settings)
+    bare.user_middleware = [entry for entry in bare.user_middleware if entry.cls is not TrackingFastPath]
+    delivery = await _delivery(db)
+    paths = [
+        _path(open_pixel_url(settings, delivery["id"])),
+        _path(click_url(settings, delivery["id"], DEST)),
+        _path(open_pixel_url(settings, delivery["id"])).replace(".gif", "x.gif"),
+        _path(click_url(settings, delivery["id"], DEST))[:-1],
+    ]
+    async with bare.router.lifespan_context(bare):
+        transport = httpx.ASGITransport(app=bare)
+        async with httpx.AsyncClient(transport=transport, base_url="http://herald.test") as routes:
+            for path in paths:
+                fast = await anonymous.get(path, headers={"User-Agent": CHROME})
+                routed = await routes.get(path, headers={"User-Agent": CHROME})
+                assert (routed.status_code, routed.content) == (fast.status_code, fast.content), path
+                for header in ("content-type", "cache-control", "x-robots-tag", "location", "referrer-policy"):
+                    assert routed.headers.get(header) == fast.headers.get(header), (path, header)
+    events = await _events(db, delivery["id"])
+    assert [event.type for event in events] == ["open", "open", "click", "click"]  # each answer recorded its own
 
 
 # --- The events table -------------------------------------------------------------------------------------------------
