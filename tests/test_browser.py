@@ -4,6 +4,7 @@ read the outbox."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 from collections.abc import AsyncIterator
@@ -769,4 +770,133 @@ async def test_schedule_a_weekly_report_run_it_now_and_download_its_figures(
     await expect(history).to_have_count(0)
     with pytest.raises(RPCError):
         await handle.describe()
+    await page.close()
+
+
+async def test_build_an_automation_from_json_see_problems_on_the_nodes_lay_it_out_and_undo(
+    live_app, browser, api, db, tenant
+):
+    """The builder (#10): the issue's example pasted in the JSON tab is drawn and valid; a zero wait and a removed
+    edge show their errors on their nodes; auto-layout moves the nodes and undo puts them back; a node dragged from
+    the palette and connected from an outcome handle; the draft survives a reload."""
+    example = json.loads((Path(__file__).parent / "fixtures" / "automations" / "qualified_case_study.json").read_text())
+    templates = {}
+    for name, channel, content in (
+        ("Case study", "email", {"subject": "Our case study", "body_html": "<p>Hi {{ lead.first_name }}</p>"}),
+        ("Nudge", "sms", {"body_text": "Did you see our case study?"}),
+    ):
+        created = await api.post("/api/templates", json={"name": name, "channel": channel, **content})
+        assert created.status_code == 201, created.text
+        templates[name] = created.json()["id"]
+    sales = (await api.post("/api/members", json={"email": "sales@example.com", "role": "marketer"})).json()
+    nodes = {node["id"]: node for node in example["nodes"]}
+    nodes["case-study"]["config"]["template_id"] = templates["Case study"]
+    nodes["sms-nudge"]["config"]["template_id"] = templates["Nudge"]
+    nodes["assign-sales"]["config"]["user_ids"] = [tenant.admin_id, sales["member"]["user_id"]]
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+
+    page = await _sign_in(browser, live_app, "admin@acme.test")
+    await page.set_viewport_size({"width": 1600, "height": 1000})
+    await page.get_by_role("link", name="Automations", exact=True).click()
+    await expect(page.get_by_text("No automations yet.")).to_be_visible()
+    await page.get_by_role("button", name="New automation").click()
+    await expect(page).to_have_url(re.compile(r"/automations/new$"))
+    summary = page.get_by_test_id("validation-summary")
+    await expect(page.get_by_test_id("graph-problems")).to_contain_text("add a trigger", timeout=15_000)
+
+    # The example, as an engineer writes it: drawn, and valid in this workspace.
+    await page.get_by_role("tab", name="JSON").click()
+    await page.get_by_label("Automation JSON").fill('{"nodes": [{"id": "x", "type": "teleport"}]}')
+    await page.get_by_role("button", name="Apply JSON").click()
+    await expect(page.get_by_test_id("json-errors")).to_contain_text('unknown type "teleport"')
+    await page.get_by_label("Automation JSON").fill(json.dumps(example, indent=2))
+    await page.get_by_role("button", name="Apply JSON").click()
+    await expect(page.get_by_text("Applied: 9 nodes, 11 edges.")).to_be_visible()
+    await page.get_by_role("tab", name="Canvas").click()
+    drawn = page.get_by_test_id("automation-node")
+    await expect(drawn).to_have_count(9)
+    await expect(page.locator(".react-flow__edge")).to_have_count(11)
+    await expect(summary).to_have_text("No problems", timeout=15_000)
+    await expect(page.locator('[data-node-id="case-study"]')).to_contain_text("Email · Case study")
+
+    # A config broken in the side panel: the error is on the node, and in the panel; undo mends it.
+    wait = page.locator('[data-node-id="wait-2d"]')
+    await wait.click()
+    panel = page.get_by_test_id("node-panel")
+    await expect(panel.get_by_label("Wait for days")).to_have_value("2")
+    await panel.get_by_label("Wait for days").fill("0")
+    await expect(wait).to_have_class(re.compile(r"\bhas-error\b"), timeout=15_000)
+    await expect(wait.get_by_test_id("node-problems")).to_contain_text("a wait must be longer than zero")
+    await expect(panel.get_by_test_id("panel-problems")).to_contain_text("config.duration")
+    await expect(summary).to_have_text("1 error")
+    await page.get_by_role("button", name="Undo").click()
+    await expect(summary).to_have_text("No problems", timeout=15_000)
+    await expect(wait).not_to_have_class(re.compile(r"\bhas-error\b"))
+
+    # An edge deleted: the wait's timeout leads nowhere, and the exit can no longer be reached.
+    await page.get_by_test_id("rf__edge-e9").click()
+    await expect(page.get_by_test_id("edge-panel")).to_contain_text("when timeout")
+    await page.keyboard.press("Delete")
+    await expect(page.locator(".react-flow__edge")).to_have_count(10)
+    wait_click = page.locator('[data-node-id="wait-click"]')
+    await expect(wait_click.get_by_test_id("node-problems")).to_contain_text(
+        "outcome 'timeout' leads nowhere", timeout=15_000
+    )
+    await expect(wait_click.locator('[data-outcome="timeout"]')).to_have_class(re.compile(r"\bis-bad\b"))
+    await expect(page.locator('[data-node-id="done"]')).to_contain_text("no trigger leads to this node")
+    await expect(summary).to_have_text("2 errors")
+
+    # Auto-layout moves the nodes; undo puts every one back where it was.
+    async def positions() -> dict[str, str]:
+        return await drawn.evaluate_all(
+            "els => Object.fromEntries(els.map(e => [e.dataset.nodeId, e.dataset.position]))"
+        )
+
+    def moved(expected: dict[str, str], *, equal: bool):
+        async def check() -> bool:
+            return (await positions() == expected) == equal
+
+        return check
+
+    before = await positions()
+    await page.get_by_role("button", name="Auto-layout").click()
+    await eventually(moved(before, equal=False), timeout=10)
+    laid_out = await positions()
+    assert len(laid_out) == 9 and len(set(laid_out.values())) == 9
+    await wait_click.click()
+    await expect(panel.get_by_test_id("panel-problems")).to_contain_text("outcomes.timeout")
+    await page.screenshot(path=SCREENSHOTS / "automation-builder.png")
+    await page.locator(".react-flow__pane").click(position={"x": 5, "y": 5})
+    await page.keyboard.press("Control+z")
+    await eventually(moved(before, equal=True), timeout=10)
+    await page.get_by_role("button", name="Undo").click()
+    await expect(page.locator(".react-flow__edge")).to_have_count(11)
+    await expect(summary).to_have_text("No problems", timeout=15_000)
+    await page.get_by_role("button", name="Redo").click()
+    await expect(page.locator(".react-flow__edge")).to_have_count(10)
+    await page.get_by_role("button", name="Undo").click()
+    await expect(page.locator(".react-flow__edge")).to_have_count(11)
+
+    # A node from the palette, dropped on the canvas, connected from the notify node's `next` outcome, configured.
+    await page.get_by_role("button", name="Add Add tag").drag_to(
+        page.get_by_test_id("automation-canvas"), target_position={"x": 80, "y": 80}
+    )
+    await expect(drawn).to_have_count(10)
+    tag = page.locator('[data-node-id="do-1"]')
+    await expect(tag.get_by_test_id("node-problems")).to_contain_text("at least 1 character", timeout=15_000)
+    await page.locator('[data-node-id="notify-owner"] [data-outcome="next"] .react-flow__handle').drag_to(
+        tag.locator(".react-flow__handle.target")
+    )
+    await expect(page.locator(".react-flow__edge")).to_have_count(12)
+    await tag.click()
+    await panel.get_by_label("Tag").fill("hot")
+    await expect(tag).to_contain_text("#hot")
+    await expect(summary).to_have_text("No problems", timeout=15_000)
+
+    # The draft is kept in this browser: a reload brings it back.
+    await page.wait_for_timeout(800)  # the draft is saved half a second after the last change
+    await page.reload()
+    await expect(drawn).to_have_count(10)
+    await expect(page.locator(".react-flow__edge")).to_have_count(12)
+    await expect(summary).to_have_text("No problems", timeout=15_000)
     await page.close()

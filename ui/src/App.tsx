@@ -5,6 +5,7 @@ import { Account } from "./pages/Account";
 import { Analytics } from "./pages/Analytics";
 import { ApiKeys } from "./pages/ApiKeys";
 import { Audit } from "./pages/Audit";
+import { Automations } from "./pages/Automations";
 import { CampaignDetailPage } from "./pages/CampaignDetail";
 import { Campaigns } from "./pages/Campaigns";
 import { Dashboard } from "./pages/Dashboard";
@@ -15,7 +16,6 @@ import { ListPage, NewListPage } from "./pages/ListEditor";
 import { Lists } from "./pages/Lists";
 import { Login } from "./pages/Login";
 import { Members } from "./pages/Members";
-import { NotBuilt } from "./pages/NotBuilt";
 import { NotFound } from "./pages/NotFound";
 import { Outbox } from "./pages/Outbox";
 import { Reports } from "./pages/Reports";
@@ -51,6 +51,8 @@ const CampaignWizardPages = () => import("./pages/CampaignWizard");
 const NewCampaignLazy = lazy(() => CampaignWizardPages().then((module) => ({ default: module.NewCampaignPage })));
 const EditCampaignLazy = lazy(() => CampaignWizardPages().then((module) => ({ default: module.EditCampaignPage })));
 const CampaignCalendarLazy = lazy(() => import("./pages/CampaignCalendar").then((module) => ({ default: module.CampaignCalendarPage })));
+// The automation builder brings xyflow and dagre: loaded with its first visit.
+const AutomationBuilderLazy = lazy(() => import("./pages/AutomationBuilder").then((module) => ({ default: module.AutomationBuilderPage })));
 
 function Lazy({ children }: { children: ReactNode }) {
   return <Suspense fallback={<p className="muted">Loading…</p>}>{children}</Suspense>;
@@ -130,7 +132,17 @@ export function App() {
               </Lazy>
             }
           />
-          <Route path="automations" element={<NotBuilt page="Automations" />} />
+          <Route path="automations" element={<Automations />} />
+          <Route
+            path="automations/new"
+            element={
+              <RequirePermission permission="campaigns:write" page="The automation builder">
+                <Lazy>
+                  <AutomationBuilderLazy />
+                </Lazy>
+              </RequirePermission>
+            }
+          />
           <Route
             path="analytics"
             element={

@@ -187,6 +187,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/automations/validate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Validate Draft
+         * @description Every problem of a draft automation, each naming its node and field, against the caller's workspace
+         *     (templates and their channels and versions, lists and their kinds, members, campaigns, statuses and custom
+         *     fields). An invalid draft is an answer, not an error: 200 with `valid` false.
+         */
+        post: operations["validate_draft_api_automations_validate_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/brand": {
         parameters: {
             query?: never;
@@ -2222,6 +2244,60 @@ export interface components {
             /** Z */
             z: number;
         };
+        /** AddTagNode */
+        AddTagNode: {
+            config: components["schemas"]["TagConfig"];
+            /** Id */
+            id: string;
+            /** Label */
+            label?: string | null;
+            position?: components["schemas"]["Position"] | null;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "add_tag";
+        };
+        /** AddToListNode */
+        AddToListNode: {
+            config: components["schemas"]["ListConfig"];
+            /** Id */
+            id: string;
+            /** Label */
+            label?: string | null;
+            position?: components["schemas"]["Position"] | null;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "add_to_list";
+        };
+        /** AddedToListConfig */
+        AddedToListConfig: {
+            /**
+             * Filter
+             * @description Enrollment condition: only leads matching it when the trigger fires enter
+             */
+            filter?: {
+                [key: string]: unknown;
+            } | null;
+            /** List Id */
+            list_id: number;
+        };
+        /** AddedToListNode */
+        AddedToListNode: {
+            config: components["schemas"]["AddedToListConfig"];
+            /** Id */
+            id: string;
+            /** Label */
+            label?: string | null;
+            position?: components["schemas"]["Position"] | null;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "added_to_list";
+        };
         /** ApiKeyCreate */
         ApiKeyCreate: {
             /** Name */
@@ -2275,6 +2351,34 @@ export interface components {
             /** Comment */
             comment?: string | null;
         };
+        /** AssignOwnerConfig */
+        AssignOwnerConfig: {
+            /**
+             * Mode
+             * @default user
+             * @enum {string}
+             */
+            mode: "user" | "round_robin";
+            retry?: components["schemas"]["RetrySettings"];
+            /** User Id */
+            user_id?: number | null;
+            /** User Ids */
+            user_ids?: number[];
+        };
+        /** AssignOwnerNode */
+        AssignOwnerNode: {
+            config: components["schemas"]["AssignOwnerConfig"];
+            /** Id */
+            id: string;
+            /** Label */
+            label?: string | null;
+            position?: components["schemas"]["Position"] | null;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "assign_owner";
+        };
         /** AudienceIn */
         AudienceIn: {
             /** Exclude Filter */
@@ -2321,6 +2425,28 @@ export interface components {
             request_id: string;
             /** User Id */
             user_id: number | null;
+        };
+        /**
+         * AutomationGraph
+         * @description One version of an automation: what the builder saves, validate_graph checks and JourneyWorkflow runs.
+         */
+        AutomationGraph: {
+            /** Edges */
+            edges?: components["schemas"]["Edge"][];
+            /**
+             * Goals
+             * @description Met: the lead exits at once
+             */
+            goals?: (components["schemas"]["FilterGoal"] | components["schemas"]["EventGoal"])[];
+            /** Nodes */
+            nodes?: (components["schemas"]["LeadStatusChangedNode"] | components["schemas"]["LeadCreatedNode"] | components["schemas"]["AddedToListNode"] | components["schemas"]["TagAddedNode"] | components["schemas"]["CustomFieldChangedNode"] | components["schemas"]["ExternalEventNode"] | components["schemas"]["CampaignInteractionNode"] | components["schemas"]["DateFieldNode"] | components["schemas"]["RecurringScheduleNode"] | components["schemas"]["FilterNode"] | components["schemas"]["EngagementNode"] | components["schemas"]["RandomSplitNode"] | components["schemas"]["SendMessageNode"] | components["schemas"]["UpdateFieldNode"] | components["schemas"]["AddTagNode"] | components["schemas"]["RemoveTagNode"] | components["schemas"]["AddToListNode"] | components["schemas"]["RemoveFromListNode"] | components["schemas"]["AssignOwnerNode"] | components["schemas"]["NotifyUserNode"] | components["schemas"]["CallWebhookNode"] | components["schemas"]["StartAutomationNode"] | components["schemas"]["ExitNode"] | components["schemas"]["WaitDurationNode"] | components["schemas"]["WaitUntilTimeOfDayNode"] | components["schemas"]["WaitUntilDateFieldNode"] | components["schemas"]["WaitForEventNode"])[];
+            /**
+             * Reentry
+             * @description once_ever: a lead enters once; once_at_a_time: again after its journey ended; every_time: on every trigger, even while a journey of the lead runs
+             * @default once_ever
+             * @enum {string}
+             */
+            reentry: "once_ever" | "once_at_a_time" | "every_time";
         };
         /** Body_bulk_file_api_leads_bulk_file_post */
         Body_bulk_file_api_leads_bulk_file_post: {
@@ -2603,6 +2729,49 @@ export interface components {
             status: string;
         };
         /**
+         * CallWebhookConfig
+         * @description An HTTP call; `url` (path and query) and `body` are template text. Credentials are never inline: name a
+         *     workspace secret in `auth_secret` and the activity sends its value as the Authorization header.
+         */
+        CallWebhookConfig: {
+            /** Auth Secret */
+            auth_secret?: string | null;
+            /** Body */
+            body?: string | null;
+            /** Headers */
+            headers?: {
+                [key: string]: string;
+            };
+            /**
+             * Method
+             * @default POST
+             * @enum {string}
+             */
+            method: "POST" | "PUT" | "PATCH" | "GET" | "DELETE";
+            retry?: components["schemas"]["RetrySettings"];
+            /**
+             * Timeout Seconds
+             * @default 10
+             */
+            timeout_seconds: number;
+            /** Url */
+            url: string;
+        };
+        /** CallWebhookNode */
+        CallWebhookNode: {
+            config: components["schemas"]["CallWebhookConfig"];
+            /** Id */
+            id: string;
+            /** Label */
+            label?: string | null;
+            position?: components["schemas"]["Position"] | null;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "call_webhook";
+        };
+        /**
          * CampaignCreate
          * @description A campaign: basics, audience, flow and schedule. The legacy body {name, template_id, template_version,
          *     list_id} still works: it becomes a one-step email flow pinning the version and an audience of that list.
@@ -2770,6 +2939,40 @@ export interface components {
              * Format: date-time
              */
             updated_at: string;
+        };
+        /** CampaignInteractionConfig */
+        CampaignInteractionConfig: {
+            /**
+             * Campaign Id
+             * @description None: any campaign
+             */
+            campaign_id?: number | null;
+            /**
+             * Filter
+             * @description Enrollment condition: only leads matching it when the trigger fires enter
+             */
+            filter?: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Interaction
+             * @enum {string}
+             */
+            interaction: "opened" | "clicked" | "unsubscribed";
+        };
+        /** CampaignInteractionNode */
+        CampaignInteractionNode: {
+            config: components["schemas"]["CampaignInteractionConfig"];
+            /** Id */
+            id: string;
+            /** Label */
+            label?: string | null;
+            position?: components["schemas"]["Position"] | null;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "campaign_interaction";
         };
         /** CampaignOut */
         CampaignOut: {
@@ -3261,6 +3464,14 @@ export interface components {
              */
             value: string | null;
         };
+        /** ConvertedEvent */
+        ConvertedEvent: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "converted";
+        };
         /** CountOut */
         CountOut: {
             /** Count */
@@ -3298,6 +3509,37 @@ export interface components {
             /** Variant */
             variant: string | null;
         };
+        /** CustomFieldChangedConfig */
+        CustomFieldChangedConfig: {
+            /** Field */
+            field: string;
+            /**
+             * Filter
+             * @description Enrollment condition: only leads matching it when the trigger fires enter
+             */
+            filter?: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * To Value
+             * @description None: any change of the field
+             */
+            to_value?: boolean | number | string | null;
+        };
+        /** CustomFieldChangedNode */
+        CustomFieldChangedNode: {
+            config: components["schemas"]["CustomFieldChangedConfig"];
+            /** Id */
+            id: string;
+            /** Label */
+            label?: string | null;
+            position?: components["schemas"]["Position"] | null;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "custom_field_changed";
+        };
         /** CustomFieldCreate */
         CustomFieldCreate: {
             /** Choices */
@@ -3333,6 +3575,51 @@ export interface components {
             /** Type */
             type: string;
         };
+        /**
+         * DateFieldConfig
+         * @description Fires on the lead's date (a custom date field) + offset_days, at `time` in the lead's timezone; run by a
+         *     Temporal Schedule. every_year: on each anniversary (birthdays); otherwise once, on the date itself.
+         */
+        DateFieldConfig: {
+            /**
+             * Every Year
+             * @default false
+             */
+            every_year: boolean;
+            /** Field */
+            field: string;
+            /**
+             * Filter
+             * @description Enrollment condition: only leads matching it when the trigger fires enter
+             */
+            filter?: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Offset Days
+             * @default 0
+             */
+            offset_days: number;
+            /**
+             * Time
+             * @default 09:00
+             */
+            time: string;
+        };
+        /** DateFieldNode */
+        DateFieldNode: {
+            config: components["schemas"]["DateFieldConfig"];
+            /** Id */
+            id: string;
+            /** Label */
+            label?: string | null;
+            position?: components["schemas"]["Position"] | null;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "date_field";
+        };
         /** DayPoint */
         DayPoint: {
             /** Clicks */
@@ -3355,6 +3642,26 @@ export interface components {
             device: "mobile" | "tablet" | "desktop" | "other";
             /** Opened */
             opened: number;
+        };
+        /** DraftCheckOut */
+        DraftCheckOut: {
+            /** @description The graph with its defaults filled in; null when its shape is wrong (see `problems`) */
+            graph: components["schemas"]["AutomationGraph"] | null;
+            /** Problems */
+            problems: components["schemas"]["GraphProblemOut"][];
+            /**
+             * Valid
+             * @description No error (warnings allowed): the graph could be published as it is
+             */
+            valid: boolean;
+        };
+        /** DraftIn */
+        DraftIn: {
+            /**
+             * Graph
+             * @description The builder's graph as it is, valid or not: {nodes, edges, reentry, goals} (docs/automations.md)
+             */
+            graph: unknown;
         };
         /**
          * DryRunOut
@@ -3430,6 +3737,23 @@ export interface components {
             minutes: number;
         };
         /**
+         * Edge
+         * @description From `source`'s outcome (the builder's source handle) to `target`.
+         */
+        Edge: {
+            /**
+             * Id
+             * @description The builder's edge id
+             */
+            id?: string | null;
+            /** Outcome */
+            outcome: string;
+            /** Source */
+            source: string;
+            /** Target */
+            target: string;
+        };
+        /**
          * EngagementCondition
          * @description True when the lead's delivery of an earlier send step had (or did not have) this event.
          */
@@ -3447,6 +3771,33 @@ export interface components {
             /** Step Id */
             step_id: string;
         };
+        /**
+         * EngagementConditionConfig
+         * @description yes when the lead opened (or clicked) the message sent by send_message node `node` of this journey.
+         */
+        EngagementConditionConfig: {
+            /**
+             * Event
+             * @enum {string}
+             */
+            event: "opened" | "clicked";
+            /** Node */
+            node: string;
+        };
+        /** EngagementNode */
+        EngagementNode: {
+            config: components["schemas"]["EngagementConditionConfig"];
+            /** Id */
+            id: string;
+            /** Label */
+            label?: string | null;
+            position?: components["schemas"]["Position"] | null;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "engagement";
+        };
         /** ErrorBody */
         ErrorBody: {
             /** Code */
@@ -3455,6 +3806,37 @@ export interface components {
             field?: string | null;
             /** Message */
             message: string;
+        };
+        /**
+         * EventGoal
+         * @description Met when this event happens to the lead while it is in the journey.
+         */
+        EventGoal: {
+            /** Event */
+            event: components["schemas"]["MessageEvent"] | components["schemas"]["ExternalEvent"] | components["schemas"]["StatusChangedEvent"] | components["schemas"]["TagAddedEvent"] | components["schemas"]["ConvertedEvent"];
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "event";
+            /** Label */
+            label?: string | null;
+        };
+        /** ExitConfig */
+        ExitConfig: Record<string, never>;
+        /** ExitNode */
+        ExitNode: {
+            config?: components["schemas"]["ExitConfig"];
+            /** Id */
+            id: string;
+            /** Label */
+            label?: string | null;
+            position?: components["schemas"]["Position"] | null;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "exit";
         };
         /**
          * ExitStep
@@ -3553,6 +3935,45 @@ export interface components {
              */
             search?: string | null;
         };
+        /** ExternalEvent */
+        ExternalEvent: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "external_event";
+            /** Name */
+            name: string;
+        };
+        /**
+         * ExternalEventConfig
+         * @description An event posted to POST /api/events, or sent by a form or a webhook, under this name.
+         */
+        ExternalEventConfig: {
+            /** Event */
+            event: string;
+            /**
+             * Filter
+             * @description Enrollment condition: only leads matching it when the trigger fires enter
+             */
+            filter?: {
+                [key: string]: unknown;
+            } | null;
+        };
+        /** ExternalEventNode */
+        ExternalEventNode: {
+            config: components["schemas"]["ExternalEventConfig"];
+            /** Id */
+            id: string;
+            /** Label */
+            label?: string | null;
+            position?: components["schemas"]["Position"] | null;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "external_event";
+        };
         /**
          * Fallback
          * @description Tried when the primary channel is impossible for a lead or fails permanently.
@@ -3595,6 +4016,44 @@ export interface components {
             operators: string[];
             /** Type */
             type: string;
+        };
+        /** FilterConditionConfig */
+        FilterConditionConfig: {
+            /** Filter */
+            filter: {
+                [key: string]: unknown;
+            };
+        };
+        /**
+         * FilterGoal
+         * @description Met when the lead matches the filter (checked before each action).
+         */
+        FilterGoal: {
+            /** Filter */
+            filter: {
+                [key: string]: unknown;
+            };
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "filter";
+            /** Label */
+            label?: string | null;
+        };
+        /** FilterNode */
+        FilterNode: {
+            config: components["schemas"]["FilterConditionConfig"];
+            /** Id */
+            id: string;
+            /** Label */
+            label?: string | null;
+            position?: components["schemas"]["Position"] | null;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "filter";
         };
         /** FlowDefinition */
         "FlowDefinition-Input": {
@@ -3696,6 +4155,31 @@ export interface components {
             unsubscribe_rate: number | null;
             /** Unsubscribes */
             unsubscribes: number;
+        };
+        /** GraphProblemOut */
+        GraphProblemOut: {
+            /**
+             * Code
+             * @description unknown_ref, dead_end, invalid_shape... (docs/automations.md#validation)
+             */
+            code: string;
+            /**
+             * Field
+             * @description Where in the node ("config.template_id", "outcomes.yes") or the automation
+             */
+            field: string;
+            /** Message */
+            message: string;
+            /**
+             * Node Id
+             * @description The node to show it on; null: the automation as a whole
+             */
+            node_id: string | null;
+            /**
+             * Severity
+             * @enum {string}
+             */
+            severity: "error" | "warning";
         };
         /** HealthOut */
         HealthOut: {
@@ -4042,6 +4526,35 @@ export interface components {
              */
             timezone?: string | null;
         };
+        /** LeadCreatedConfig */
+        LeadCreatedConfig: {
+            /**
+             * Filter
+             * @description Enrollment condition: only leads matching it when the trigger fires enter
+             */
+            filter?: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Sources
+             * @description Lead sources (api, upsert, import, form...); empty: any
+             */
+            sources?: string[];
+        };
+        /** LeadCreatedNode */
+        LeadCreatedNode: {
+            config?: components["schemas"]["LeadCreatedConfig"];
+            /** Id */
+            id: string;
+            /** Label */
+            label?: string | null;
+            position?: components["schemas"]["Position"] | null;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "lead_created";
+        };
         /** LeadEventOut */
         LeadEventOut: {
             /** Actor */
@@ -4176,6 +4689,37 @@ export interface components {
              */
             sort: "created_at" | "updated_at" | "score" | "last_name" | "first_name" | "email" | "company" | "status";
         };
+        /** LeadStatusChangedConfig */
+        LeadStatusChangedConfig: {
+            /**
+             * Filter
+             * @description Enrollment condition: only leads matching it when the trigger fires enter
+             */
+            filter?: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * From Status
+             * @description None: from any status
+             */
+            from_status?: string | null;
+            /** To Status */
+            to_status: string;
+        };
+        /** LeadStatusChangedNode */
+        LeadStatusChangedNode: {
+            config: components["schemas"]["LeadStatusChangedConfig"];
+            /** Id */
+            id: string;
+            /** Label */
+            label?: string | null;
+            position?: components["schemas"]["Position"] | null;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "lead_status_changed";
+        };
         /**
          * LeadUpdate
          * @description Only the fields sent are changed; custom_fields are merged (null removes a value).
@@ -4287,6 +4831,12 @@ export interface components {
             unique_clicks: number;
             /** Url */
             url: string;
+        };
+        /** ListConfig */
+        ListConfig: {
+            /** List Id */
+            list_id: number;
+            retry?: components["schemas"]["RetrySettings"];
         };
         /** ListCreate */
         ListCreate: {
@@ -4667,6 +5217,20 @@ export interface components {
              */
             mode: "include" | "exclude";
         };
+        /**
+         * MessageEvent
+         * @description The lead opened / clicked the message sent by send_message node `node` of this journey (a click also
+         *     counts as an open).
+         */
+        MessageEvent: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "clicked" | "opened";
+            /** Node */
+            node: string;
+        };
         /** MetricOption */
         MetricOption: {
             /**
@@ -4700,6 +5264,39 @@ export interface components {
              * @enum {string}
              */
             type: "text" | "number" | "date" | "boolean" | "choice";
+        };
+        /**
+         * NotifyUserConfig
+         * @description An email to a workspace user; subject and body are template text rendered with the lead (sandboxed).
+         */
+        NotifyUserConfig: {
+            /** Body */
+            body: string;
+            /**
+             * Recipient
+             * @default owner
+             * @enum {string}
+             */
+            recipient: "user" | "owner";
+            retry?: components["schemas"]["RetrySettings"];
+            /** Subject */
+            subject: string;
+            /** User Id */
+            user_id?: number | null;
+        };
+        /** NotifyUserNode */
+        NotifyUserNode: {
+            config: components["schemas"]["NotifyUserConfig"];
+            /** Id */
+            id: string;
+            /** Label */
+            label?: string | null;
+            position?: components["schemas"]["Position"] | null;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "notify_user";
         };
         /** OutboxDetail */
         OutboxDetail: {
@@ -4847,6 +5444,16 @@ export interface components {
             roles: {
                 [key: string]: string[];
             };
+        };
+        /**
+         * Position
+         * @description Where the builder draws the node; ignored by everything else.
+         */
+        Position: {
+            /** X */
+            x: number;
+            /** Y */
+            y: number;
         };
         /** PreviewBody */
         PreviewBody: {
@@ -5014,6 +5621,25 @@ export interface components {
             /** Start */
             start: string;
         };
+        /** RandomSplitConfig */
+        RandomSplitConfig: {
+            /** Branches */
+            branches: components["schemas"]["SplitBranch"][];
+        };
+        /** RandomSplitNode */
+        RandomSplitNode: {
+            config: components["schemas"]["RandomSplitConfig"];
+            /** Id */
+            id: string;
+            /** Label */
+            label?: string | null;
+            position?: components["schemas"]["Position"] | null;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "random_split";
+        };
         /** Reachability */
         Reachability: {
             /** Email */
@@ -5041,6 +5667,50 @@ export interface components {
              */
             total: number;
         };
+        /**
+         * RecurringScheduleConfig
+         * @description Every run enters the leads matching `filter` (re-entry policy permitting), in the workspace's timezone.
+         */
+        RecurringScheduleConfig: {
+            /**
+             * Day Of Month
+             * @description monthly: 1-28 (every month has it)
+             */
+            day_of_month?: number | null;
+            /**
+             * Filter
+             * @description The audience of each run
+             */
+            filter: {
+                [key: string]: unknown;
+            };
+            /**
+             * Frequency
+             * @enum {string}
+             */
+            frequency: "daily" | "weekly" | "monthly";
+            /** Time */
+            time: string;
+            /**
+             * Weekday
+             * @description weekly: Monday = 0
+             */
+            weekday?: number | null;
+        };
+        /** RecurringScheduleNode */
+        RecurringScheduleNode: {
+            config: components["schemas"]["RecurringScheduleConfig"];
+            /** Id */
+            id: string;
+            /** Label */
+            label?: string | null;
+            position?: components["schemas"]["Position"] | null;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "recurring_schedule";
+        };
         /** RejectIn */
         RejectIn: {
             /**
@@ -5048,6 +5718,34 @@ export interface components {
              * @description Required: why (the author reads it)
              */
             comment?: string | null;
+        };
+        /** RemoveFromListNode */
+        RemoveFromListNode: {
+            config: components["schemas"]["ListConfig"];
+            /** Id */
+            id: string;
+            /** Label */
+            label?: string | null;
+            position?: components["schemas"]["Position"] | null;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "remove_from_list";
+        };
+        /** RemoveTagNode */
+        RemoveTagNode: {
+            config: components["schemas"]["TagConfig"];
+            /** Id */
+            id: string;
+            /** Label */
+            label?: string | null;
+            position?: components["schemas"]["Position"] | null;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "remove_tag";
         };
         /**
          * ReportDefinitionIn
@@ -5406,6 +6104,22 @@ export interface components {
             note?: string | null;
         };
         /**
+         * RetrySettings
+         * @description How often a failing action is tried before its `fallback` outcome is taken (or the journey fails).
+         */
+        RetrySettings: {
+            /**
+             * Initial Interval Seconds
+             * @default 30
+             */
+            initial_interval_seconds: number;
+            /**
+             * Max Attempts
+             * @default 5
+             */
+            max_attempts: number;
+        };
+        /**
          * Role
          * @enum {string}
          */
@@ -5487,6 +6201,36 @@ export interface components {
             /** Search */
             search?: string | null;
         };
+        /** SendMessageConfig */
+        SendMessageConfig: {
+            /**
+             * Channel
+             * @enum {string}
+             */
+            channel: "email" | "sms" | "whatsapp";
+            retry?: components["schemas"]["RetrySettings"];
+            /** Template Id */
+            template_id: number;
+            /**
+             * Template Version
+             * @description None: the version current at send time
+             */
+            template_version?: number | null;
+        };
+        /** SendMessageNode */
+        SendMessageNode: {
+            config: components["schemas"]["SendMessageConfig"];
+            /** Id */
+            id: string;
+            /** Label */
+            label?: string | null;
+            position?: components["schemas"]["Position"] | null;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "send_message";
+        };
         /** SendStep */
         SendStep: {
             /**
@@ -5564,6 +6308,18 @@ export interface components {
             /** Over */
             over: boolean;
         };
+        /** SplitBranch */
+        SplitBranch: {
+            /**
+             * Key
+             * @description The branch's outcome (edge handle)
+             */
+            key: string;
+            /** Label */
+            label?: string | null;
+            /** Percent */
+            percent: number;
+        };
         /** SplitStep */
         "SplitStep-Input": {
             /** Id */
@@ -5589,6 +6345,39 @@ export interface components {
             /** Variants */
             variants: components["schemas"]["Variant-Output"][];
             winner?: components["schemas"]["Winner"] | null;
+        };
+        /** StartAutomationConfig */
+        StartAutomationConfig: {
+            /** Automation Id */
+            automation_id: number;
+            retry?: components["schemas"]["RetrySettings"];
+        };
+        /** StartAutomationNode */
+        StartAutomationNode: {
+            config: components["schemas"]["StartAutomationConfig"];
+            /** Id */
+            id: string;
+            /** Label */
+            label?: string | null;
+            position?: components["schemas"]["Position"] | null;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "start_automation";
+        };
+        /** StatusChangedEvent */
+        StatusChangedEvent: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "status_changed";
+            /**
+             * To Status
+             * @description None: any status change
+             */
+            to_status?: string | null;
         };
         /** StepEstimate */
         StepEstimate: {
@@ -5720,6 +6509,48 @@ export interface components {
         SwitchWorkspace: {
             /** Workspace Id */
             workspace_id: number;
+        };
+        /** TagAddedConfig */
+        TagAddedConfig: {
+            /**
+             * Filter
+             * @description Enrollment condition: only leads matching it when the trigger fires enter
+             */
+            filter?: {
+                [key: string]: unknown;
+            } | null;
+            /** Tag */
+            tag: string;
+        };
+        /** TagAddedEvent */
+        TagAddedEvent: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "tag_added";
+            /** Tag */
+            tag: string;
+        };
+        /** TagAddedNode */
+        TagAddedNode: {
+            config: components["schemas"]["TagAddedConfig"];
+            /** Id */
+            id: string;
+            /** Label */
+            label?: string | null;
+            position?: components["schemas"]["Position"] | null;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "tag_added";
+        };
+        /** TagConfig */
+        TagConfig: {
+            retry?: components["schemas"]["RetrySettings"];
+            /** Tag */
+            tag: string;
         };
         /** TargetOption */
         TargetOption: {
@@ -6113,6 +6944,40 @@ export interface components {
             /** Sent */
             sent: number;
         };
+        /** UpdateFieldConfig */
+        UpdateFieldConfig: {
+            /**
+             * Field
+             * @description status, score or custom.<key>
+             */
+            field: string;
+            /**
+             * Operation
+             * @default set
+             * @enum {string}
+             */
+            operation: "set" | "increment";
+            retry?: components["schemas"]["RetrySettings"];
+            /**
+             * Value
+             * @description set: the new value (None clears a custom field); increment: the amount
+             */
+            value: boolean | number | string | null;
+        };
+        /** UpdateFieldNode */
+        UpdateFieldNode: {
+            config: components["schemas"]["UpdateFieldConfig"];
+            /** Id */
+            id: string;
+            /** Label */
+            label?: string | null;
+            position?: components["schemas"]["Position"] | null;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "update_field";
+        };
         /** UploadOut */
         UploadOut: {
             /** Alt Text */
@@ -6339,6 +7204,44 @@ export interface components {
             /** Number */
             number: number;
         };
+        /** WaitDurationConfig */
+        WaitDurationConfig: {
+            duration: components["schemas"]["Duration"];
+        };
+        /** WaitDurationNode */
+        WaitDurationNode: {
+            config: components["schemas"]["WaitDurationConfig"];
+            /** Id */
+            id: string;
+            /** Label */
+            label?: string | null;
+            position?: components["schemas"]["Position"] | null;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "wait_duration";
+        };
+        /** WaitForEventConfig */
+        WaitForEventConfig: {
+            /** Event */
+            event: components["schemas"]["MessageEvent"] | components["schemas"]["ExternalEvent"] | components["schemas"]["StatusChangedEvent"] | components["schemas"]["TagAddedEvent"] | components["schemas"]["ConvertedEvent"];
+            timeout: components["schemas"]["Duration"];
+        };
+        /** WaitForEventNode */
+        WaitForEventNode: {
+            config: components["schemas"]["WaitForEventConfig"];
+            /** Id */
+            id: string;
+            /** Label */
+            label?: string | null;
+            position?: components["schemas"]["Position"] | null;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "wait_for_event";
+        };
         /**
          * WaitStep
          * @description Either a duration or an until (exactly one).
@@ -6371,6 +7274,74 @@ export interface components {
              * @enum {string}
              */
             timezone_mode: "workspace" | "lead";
+        };
+        /**
+         * WaitUntilDateFieldConfig
+         * @description Until the lead's date field + offset_days at `time` (lead's timezone); every_year: its next anniversary.
+         *     A lead without the date takes `skipped`; a date already past continues at once or takes `skipped` (when_past).
+         */
+        WaitUntilDateFieldConfig: {
+            /**
+             * Every Year
+             * @default false
+             */
+            every_year: boolean;
+            /** Field */
+            field: string;
+            /**
+             * Offset Days
+             * @default 0
+             */
+            offset_days: number;
+            /**
+             * Time
+             * @default 09:00
+             */
+            time: string;
+            /**
+             * When Past
+             * @default continue
+             * @enum {string}
+             */
+            when_past: "continue" | "skip";
+        };
+        /** WaitUntilDateFieldNode */
+        WaitUntilDateFieldNode: {
+            config: components["schemas"]["WaitUntilDateFieldConfig"];
+            /** Id */
+            id: string;
+            /** Label */
+            label?: string | null;
+            position?: components["schemas"]["Position"] | null;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "wait_until_date_field";
+        };
+        /**
+         * WaitUntilTimeOfDayConfig
+         * @description Until the next `time` in the lead's timezone (on one of `weekdays`, Monday = 0).
+         */
+        WaitUntilTimeOfDayConfig: {
+            /** Time */
+            time: string;
+            /** Weekdays */
+            weekdays?: number[];
+        };
+        /** WaitUntilTimeOfDayNode */
+        WaitUntilTimeOfDayNode: {
+            config: components["schemas"]["WaitUntilTimeOfDayConfig"];
+            /** Id */
+            id: string;
+            /** Label */
+            label?: string | null;
+            position?: components["schemas"]["Position"] | null;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "wait_until_time_of_day";
         };
         /**
          * Winner
@@ -7145,6 +8116,75 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["MeOut"];
+                };
+            };
+            /** @description Not signed in, or an invalid or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The role does not allow it, or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unknown id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input; `field` names the offending field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    validate_draft_api_automations_validate_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DraftIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DraftCheckOut"];
                 };
             };
             /** @description Not signed in, or an invalid or revoked API key */
