@@ -3,17 +3,19 @@
 The overview counts messages sent in the period (deliveries by `sent_at`), the first human open/click of those
 messages, and the period's events (unsubscribes, bounces, complaints, conversions); the trend is per day in the
 workspace's timezone; top campaigns are by messages sent in the period; list growth compares each list's first and
-last nightly snapshot in the period. The comparison puts each campaign's latest run report side by side, with the
-differences of its rates from the first campaign's.
+last nightly snapshot in the period. The period starts at the quarter-hour at or before now minus the days (the
+rollups count per quarter-hour: api/report_rollups.py), and `since` says so. The comparison puts each campaign's
+latest run report side by side, with the differences of its rates from the first campaign's.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import text
 
-from api.campaign_report import EVENT_COUNT_COLUMNS, add_events, campaign_report, funnel_out
+from api import report_rollups as rollups
+from api.campaign_report import campaign_report, funnel_out
 from api.errors import ApiError
 from api.lead_service import workspace_of
 from api.schemas_reports import (
@@ -25,45 +27,9 @@ from api.schemas_reports import (
     TopCampaign,
 )
 from api.scoping import Scope
-from domain.metrics import Funnel, ratio
+from domain.metrics import EventGroup, Funnel, add_events, ratio
 from models.campaigns import Campaign
 
-SENT = text(
-    """
-    SELECT count(*) AS sent, count(opened_at) AS opened, count(clicked_at) AS clicked
-    FROM deliveries WHERE workspace_id = :w AND status = 'sent' AND sent_at >= :since
-    """
-)
-EVENTS = text(
-    f"SELECT type, machine, {EVENT_COUNT_COLUMNS} "
-    "FROM events WHERE workspace_id = :w AND occurred_at >= :since GROUP BY type, machine"
-)
-TREND = text(
-    """
-    WITH days AS (
-        SELECT generate_series(date_trunc('day', :since AT TIME ZONE :tz), date_trunc('day', now() AT TIME ZONE :tz),
-                               interval '1 day') AS day
-    ), sent AS (
-        SELECT date_trunc('day', sent_at AT TIME ZONE :tz) AS day, count(*) AS n FROM deliveries
-        WHERE workspace_id = :w AND status = 'sent' AND sent_at >= :since GROUP BY 1
-    ), engaged AS (
-        SELECT date_trunc('day', occurred_at AT TIME ZONE :tz) AS day,
-               count(*) FILTER (WHERE type = 'open') AS opens, count(*) FILTER (WHERE type = 'click') AS clicks
-        FROM events WHERE workspace_id = :w AND occurred_at >= :since AND NOT machine GROUP BY 1
-    )
-    SELECT to_char(days.day, 'YYYY-MM-DD') AS day, coalesce(sent.n, 0) AS sent,
-           coalesce(engaged.opens, 0) AS opens, coalesce(engaged.clicks, 0) AS clicks
-    FROM days LEFT JOIN sent ON sent.day = days.day LEFT JOIN engaged ON engaged.day = days.day ORDER BY days.day
-    """
-)
-TOP = text(
-    """
-    SELECT c.id AS campaign_id, c.name, count(*) AS sent, count(d.opened_at) AS opened, count(d.clicked_at) AS clicked
-    FROM deliveries d JOIN campaign_runs r ON r.id = d.run_id JOIN campaigns c ON c.id = r.campaign_id
-    WHERE d.workspace_id = :w AND d.status = 'sent' AND d.sent_at >= :since
-    GROUP BY c.id, c.name ORDER BY sent DESC, c.id LIMIT 5
-    """
-)
 GROWTH = text(
     """
     SELECT list_id, name, first_size, last_size FROM (
@@ -80,14 +46,29 @@ RATES = ("open_rate", "click_rate", "click_to_open", "unsubscribe_rate", "bounce
 
 
 async def overview(scope: Scope, days: int, now: datetime) -> OverviewOut:
-    since = now - timedelta(days=days)
-    params = {"w": scope.workspace_id, "since": since}
+    since = rollups.period_start(now, days)
+    params = {"since": since}
     timezone = (await workspace_of(scope)).timezone
-    sent = (await scope.session.execute(SENT, params)).one()
+    async with rollups.reading_for(scope) as read:
+        sent = (await read.execute(rollups.PERIOD_SENT, params)).one()
+        count_rows = (await read.execute(rollups.PERIOD_EVENT_COUNTS, params)).all()
+        key_rows = (await read.execute(rollups.PERIOD_EVENT_KEYS, params)).all()
+        trend_rows = (await read.execute(rollups.PERIOD_TREND, {**params, "tz": timezone})).all()
+        top_rows = (await read.execute(rollups.PERIOD_TOP, params)).all()
     funnel = Funnel(sent=sent.sent, unique_opens=sent.opened, unique_clicks=sent.clicked)
-    for row in await scope.session.execute(EVENTS, params):
-        add_events(funnel, row)
-    trend = [DayPoint(**row._mapping) for row in await scope.session.execute(TREND, {**params, "tz": timezone})]
+    groups = {
+        (row.type, row.machine): EventGroup(row.type, row.machine, n=row.n, value=float(row.value or 0))
+        for row in count_rows
+    }
+    for row in key_rows:
+        group = groups.setdefault((row.type, row.machine), EventGroup(row.type, row.machine))
+        if row.type == "conversion":
+            group.distinct_n = row.n
+        else:
+            group.permanent = row.n
+    for group in groups.values():
+        add_events(funnel, group)
+    trend = [DayPoint(**row._mapping) for row in trend_rows]
     top = [
         TopCampaign(
             campaign_id=row.campaign_id,
@@ -96,11 +77,11 @@ async def overview(scope: Scope, days: int, now: datetime) -> OverviewOut:
             open_rate=ratio(row.opened, row.sent),
             click_rate=ratio(row.clicked, row.sent),
         )
-        for row in await scope.session.execute(TOP, params)
+        for row in top_rows
     ]
     growth = [
         ListGrowth(**row._mapping, change=row.last_size - row.first_size)
-        for row in await scope.session.execute(GROWTH, params)
+        for row in await scope.session.execute(GROWTH, {"w": scope.workspace_id, "since": since})
     ]
     return OverviewOut(
         days=days, since=since, totals=funnel_out(funnel), trend=trend, top_campaigns=top, list_growth=growth

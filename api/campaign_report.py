@@ -2,16 +2,17 @@
 
 Deliveries give what was sent and failed and, per message, whether a person opened or clicked it (the first human
 open/click is stamped on the delivery); the events give every open and click (machine ones apart), unsubscribes,
-bounces, complaints and conversions. Arithmetic and significance are domain.metrics'.
+bounces, complaints and conversions. Both are read through their rollups (api/report_rollups.py: exact, and a few
+thousand rows whatever the size of the run). Arithmetic and significance are domain.metrics'.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from typing import Literal
 
-from sqlalchemy import text
-
+from api import report_rollups as rollups
 from api.campaign_runs import _run_flow, latest_run
 from api.errors import ApiError
 from api.lead_service import workspace_of
@@ -30,74 +31,12 @@ from api.scoping import Scope
 from domain.ab_split import VariantStats
 from domain.campaign_flow import iter_steps, path_label
 from domain.campaign_tracks import send_indexes_within
-from domain.devices import DEVICES, device_sql
-from domain.metrics import Funnel, compare_variants, ratio
+from domain.devices import DEVICES
+from domain.metrics import EventGroup, Funnel, add_events, compare_variants, ratio
 from models.campaigns import Campaign, CampaignRun
 from models.payloads.campaign_flow import SendStep, SplitStep
 
-DELIVERY_COUNTS = text(
-    """
-    SELECT step, variant, count(*) FILTER (WHERE status = 'sent') AS sent,
-           count(*) FILTER (WHERE status = 'failed') AS failed,
-           count(*) FILTER (WHERE status = 'sent' AND opened_at IS NOT NULL) AS opened,
-           count(*) FILTER (WHERE status = 'sent' AND clicked_at IS NOT NULL) AS clicked
-    FROM deliveries WHERE run_id = :run_id GROUP BY step, variant
-    """
-)
-# What add_events reads from a group of events: every row, conversions (one per conversion_id), hard bounces (one
-# per lead), the conversions' value.
-EVENT_COUNT_COLUMNS = """
-    count(*) AS n,
-    count(DISTINCT coalesce(metadata->>'conversion_id', id::text)) AS distinct_n,
-    count(DISTINCT lead_id) FILTER (WHERE metadata->>'permanent' = 'true') AS permanent,
-    coalesce(sum(CASE WHEN metadata->>'value' ~ '^-?[0-9]+(\\.[0-9]+)?$'
-                      THEN (metadata->>'value')::numeric END), 0) AS value
-"""
-EVENT_COUNTS = text(
-    f"SELECT step, variant, type, machine, {EVENT_COUNT_COLUMNS} "
-    "FROM events WHERE run_id = :run_id GROUP BY step, variant, type, machine"
-)
-RUN_CONVERSIONS = text(
-    "SELECT count(DISTINCT coalesce(metadata->>'conversion_id', id::text)) FROM events "
-    "WHERE run_id = :run_id AND type = 'conversion'"
-)
-LINKS = text(
-    """
-    SELECT url, count(*) AS clicks, count(DISTINCT delivery_id) AS unique_clicks
-    FROM events WHERE run_id = :run_id AND type = 'click' AND NOT machine AND url IS NOT NULL
-    GROUP BY url ORDER BY clicks DESC, url LIMIT 200
-    """
-)
-BY_CHANNEL = text(
-    """
-    SELECT channel AS key, count(*) AS sent, count(opened_at) AS opened, count(clicked_at) AS clicked
-    FROM deliveries WHERE run_id = :run_id AND status = 'sent' GROUP BY channel ORDER BY sent DESC, channel
-    """
-)
-BY_COUNTRY = text(
-    """
-    SELECT coalesce(l.country, '') AS key, count(*) AS sent, count(d.opened_at) AS opened,
-           count(d.clicked_at) AS clicked
-    FROM deliveries d JOIN leads l ON l.id = d.lead_id
-    WHERE d.run_id = :run_id AND d.status = 'sent' GROUP BY 1 ORDER BY sent DESC, key LIMIT 50
-    """
-)
-BY_DEVICE = text(
-    f"""
-    SELECT {device_sql("metadata->>'user_agent'")} AS device,
-           count(DISTINCT delivery_id) FILTER (WHERE type = 'open') AS opened,
-           count(DISTINCT delivery_id) FILTER (WHERE type = 'click') AS clicked
-    FROM events WHERE run_id = :run_id AND NOT machine AND type IN ('open', 'click') GROUP BY 1
-    """
-)
-SERIES = text(
-    """
-    SELECT date_trunc(:bucket, occurred_at AT TIME ZONE :tz) AS at,
-           count(*) FILTER (WHERE type = 'open') AS opens, count(*) FILTER (WHERE type = 'click') AS clicks
-    FROM events WHERE run_id = :run_id AND NOT machine AND type IN ('open', 'click')
-    GROUP BY 1 ORDER BY 1
-    """
-)
+COUNTRIES = 50  # rows of by_country
 
 
 async def campaign_report(
@@ -109,16 +48,28 @@ async def campaign_report(
     run = await _run(scope, campaign_id, run_number)
     flow = _run_flow(run, campaign)
     steps = list(iter_steps(flow))
+    params = {"r": run.id}
+    async with rollups.reading_for(scope) as read:
+        deliveries = (await read.execute(rollups.DELIVERIES, params)).all()
+        groups, run_conversions = await _event_groups(read, params)
+        link_rows = (await read.execute(rollups.LINKS, params)).all()
+        series_rows = (await read.execute(rollups.SERIES, {**params, "bucket": bucket, "tz": timezone})).all()
+        devices = {row.device: row for row in await read.execute(rollups.DEVICES, params)}
     funnels: dict[tuple[int, str | None], Funnel] = defaultdict(Funnel)
-    params = {"run_id": run.id}
-    for row in await scope.session.execute(DELIVERY_COUNTS, params):
+    by_channel: dict[str, Breakdown] = defaultdict(Breakdown)
+    by_country: dict[str, Breakdown] = defaultdict(Breakdown)
+    for row in deliveries:
         funnel = funnels[(row.step, row.variant)]
-        funnel.sent += row.sent
-        funnel.failed += row.failed
-        funnel.unique_opens += row.opened
-        funnel.unique_clicks += row.clicked
-    for row in await scope.session.execute(EVENT_COUNTS, params):
-        add_events(funnels[(row.step if row.step is not None else -1, row.variant)], row)
+        if row.status == "failed":
+            funnel.failed += row.n
+        elif row.status == "sent":
+            funnel.sent += row.n
+            funnel.unique_opens += row.opened
+            funnel.unique_clicks += row.clicked
+            for breakdown in (by_channel[row.channel], by_country[row.country]):
+                breakdown.add(row.n, row.opened, row.clicked)
+    for (step, variant, _type, _machine), group in groups.items():
+        add_events(funnels[(step if step is not None else -1, variant)], group)
     cost = float(campaign.cost or 0)
     totals = Funnel()
     per_step: dict[int, Funnel] = defaultdict(Funnel)
@@ -129,7 +80,7 @@ async def campaign_report(
         if variant:
             per_variant[step][variant].add(funnel)
     # Over the run, a conversion split between steps counts once.
-    totals.conversions = (await scope.session.execute(RUN_CONVERSIONS, params)).scalar_one()
+    totals.conversions = run_conversions
     step_reports = [
         StepReport(
             index=index,
@@ -159,14 +110,8 @@ async def campaign_report(
         metric = step.winner.metric if step.winner is not None else "click_rate"
         comparison = compare_variants(stats, metric, [variant.id for variant in step.variants])
         ab_tests.append(AbTestOut(step_id=step.id, **comparison.__dict__))
-    links = [LinkOut(**row._mapping) for row in await scope.session.execute(LINKS, params)]
-    series = [
-        SeriesPoint(at=row.at, opens=row.opens, clicks=row.clicks)
-        for row in await scope.session.execute(SERIES, {**params, "bucket": bucket, "tz": timezone})
-    ]
-    by_channel = [_breakdown(row) for row in await scope.session.execute(BY_CHANNEL, params)]
-    by_country = [_breakdown(row) for row in await scope.session.execute(BY_COUNTRY, params)]
-    devices = {row.device: row for row in await scope.session.execute(BY_DEVICE, params)}
+    links = [LinkOut(**row._mapping) for row in link_rows]
+    series = [SeriesPoint(at=row.at, opens=row.opens, clicks=row.clicks) for row in series_rows]
     by_device = [
         DeviceRow(device=device, opened=devices[device].opened, clicked=devices[device].clicked)
         for device in DEVICES
@@ -184,21 +129,61 @@ async def campaign_report(
         links=links,
         bucket=bucket,
         series=series,
-        by_channel=by_channel,
-        by_country=by_country,
+        by_channel=_breakdowns(by_channel),
+        by_country=_breakdowns(by_country)[:COUNTRIES],
         by_device=by_device,
     )
 
 
-def _breakdown(row) -> BreakdownRow:
-    return BreakdownRow(
-        key=row.key,
-        sent=row.sent,
-        unique_opens=row.opened,
-        unique_clicks=row.clicked,
-        open_rate=ratio(row.opened, row.sent),
-        click_rate=ratio(row.clicked, row.sent),
-    )
+async def _event_groups(
+    read: rollups.Reading, params: dict
+) -> tuple[dict[tuple[int | None, str | None, str, bool], EventGroup], int]:
+    """The run's events per step, variant, type and machine flag, and the run's distinct conversions."""
+    groups: dict[tuple[int | None, str | None, str, bool], EventGroup] = {}
+    for row in await read.execute(rollups.EVENT_COUNTS, params):
+        groups[(row.step, row.variant, row.type, row.machine)] = EventGroup(
+            row.type, row.machine, n=row.n, value=float(row.value or 0)
+        )
+    run_conversions = 0
+    for row in await read.execute(rollups.EVENT_KEYS, params):
+        if row.whole_run:
+            run_conversions += row.n if row.type == "conversion" else 0
+            continue
+        key = (row.step, row.variant, row.type, row.machine)
+        group = groups.setdefault(key, EventGroup(row.type, row.machine))
+        if row.type == "conversion":
+            group.distinct_n = row.n
+        else:
+            group.permanent = row.n
+    return groups, run_conversions
+
+
+@dataclass
+class Breakdown:
+    sent: int = 0
+    opened: int = 0
+    clicked: int = 0
+
+    def add(self, n: int, opened: int, clicked: int) -> None:
+        self.sent += n
+        self.opened += opened
+        self.clicked += clicked
+
+
+def _breakdowns(rows: dict[str, Breakdown]) -> list[BreakdownRow]:
+    """Biggest first, then by key (the order the report always had)."""
+    return [
+        BreakdownRow(
+            key=key,
+            sent=row.sent,
+            unique_opens=row.opened,
+            unique_clicks=row.clicked,
+            open_rate=ratio(row.opened, row.sent),
+            click_rate=ratio(row.clicked, row.sent),
+        )
+        for key, row in sorted(rows.items(), key=lambda item: (-item[1].sent, item[0]))
+        if row.sent
+    ]
 
 
 async def _run(scope: Scope, campaign_id: int, number: int | None) -> CampaignRun:
@@ -212,27 +197,6 @@ async def _run(scope: Scope, campaign_id: int, number: int | None) -> CampaignRu
     if run is None:
         raise ApiError(404, f"campaign {campaign_id} has no run {number}", field="run")
     return run
-
-
-def add_events(funnel: Funnel, row) -> None:
-    if row.type == "open":
-        if row.machine:
-            funnel.machine_opens += row.n
-        else:
-            funnel.total_opens += row.n
-    elif row.type == "click" and not row.machine:
-        funnel.total_clicks += row.n
-    elif row.type == "unsubscribe":
-        funnel.unsubscribes += row.n
-    elif row.type == "bounce":
-        funnel.bounces += row.n
-        funnel.hard_bounces += row.permanent
-    elif row.type == "complaint":
-        funnel.complaints += row.n
-    elif row.type == "conversion":
-        # A conversion credited to several messages (linear attribution) is one row per message, one conversion.
-        funnel.conversions += row.distinct_n
-        funnel.revenue += float(row.value)
 
 
 def funnel_out(funnel: Funnel, cost: float = 0.0) -> FunnelOut:

@@ -101,3 +101,37 @@ def compare_variants(stats: Mapping[str, VariantStats], metric: str, order: Sequ
     a, b = stats.get(winner, VariantStats(0)), stats.get(runner_up, VariantStats(0))
     z, p = two_proportion_test(getattr(a, field_name), a.sent, getattr(b, field_name), b.sent)
     return AbComparison(metric, winner, runner_up, z, p, p < SIGNIFICANCE and z > 0, rates)
+
+
+@dataclass
+class EventGroup:
+    """What the report knows of a group of events of one type (and machine flag): rows, distinct conversions (one per
+    conversion id), distinct leads with a permanent bounce, the conversions' value."""
+
+    type: str
+    machine: bool
+    n: int = 0
+    distinct_n: int = 0
+    permanent: int = 0
+    value: float = 0.0
+
+
+def add_events(funnel: Funnel, group: EventGroup) -> None:
+    if group.type == "open":
+        if group.machine:
+            funnel.machine_opens += group.n
+        else:
+            funnel.total_opens += group.n
+    elif group.type == "click" and not group.machine:
+        funnel.total_clicks += group.n
+    elif group.type == "unsubscribe":
+        funnel.unsubscribes += group.n
+    elif group.type == "bounce":
+        funnel.bounces += group.n
+        funnel.hard_bounces += group.permanent
+    elif group.type == "complaint":
+        funnel.complaints += group.n
+    elif group.type == "conversion":
+        # A conversion credited to several messages (linear attribution) is one row per message, one conversion.
+        funnel.conversions += group.distinct_n
+        funnel.revenue += group.value

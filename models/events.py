@@ -30,7 +30,8 @@ class EventType(StrEnum):
 class Event(SQLModel, table=True):
     __tablename__ = "events"
     __table_args__ = (
-        Index("ix_events_run_type_at", "run_id", "type", "occurred_at"),
+        # The report's rollups fold a workspace's events by id and read the tail above (migration 0012).
+        Index("ix_events_workspace_id", "workspace_id", "id"),
         Index("ix_events_lead_at", "lead_id", "occurred_at"),
         Index("ix_events_workspace_at", "workspace_id", "occurred_at"),
         # The ON DELETE SET NULL of a deleted delivery looks its events up here (no index: a scan per delivery).

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from domain.ab_split import VariantStats
-from domain.metrics import Funnel, compare_variants, two_proportion_test
+from domain.metrics import EventGroup, Funnel, add_events, compare_variants, two_proportion_test
 
 
 def test_rates_are_over_delivered_messages_and_none_without_a_denominator():
@@ -52,3 +52,21 @@ def test_compare_variants_uses_the_engines_winner_and_flags_significance():
     assert (tie.winner, tie.significant, tie.p_value) == ("a", False, 1.0)
     alone = compare_variants({"a": VariantStats(10, 5)}, "open_rate", ["a"])
     assert (alone.winner, alone.runner_up, alone.significant) == ("a", None, False)
+
+
+def test_event_groups_add_to_the_funnel_by_type():
+    funnel = Funnel()
+    for group in (
+        EventGroup("open", False, n=8),
+        EventGroup("open", True, n=3),  # machine opens: apart
+        EventGroup("click", False, n=4),
+        EventGroup("click", True, n=2),  # scanners: nowhere
+        EventGroup("unsubscribe", False, n=1),
+        EventGroup("bounce", False, n=3, permanent=1),  # three notices, one lead bounced for good
+        EventGroup("complaint", False, n=1),
+        EventGroup("conversion", False, n=3, distinct_n=2, value=150.0),  # one conversion credited to two messages
+    ):
+        add_events(funnel, group)
+    assert (funnel.total_opens, funnel.machine_opens, funnel.total_clicks) == (8, 3, 4)
+    assert (funnel.unsubscribes, funnel.bounces, funnel.hard_bounces, funnel.complaints) == (1, 3, 1, 1)
+    assert (funnel.conversions, funnel.revenue) == (2, 150.0)
