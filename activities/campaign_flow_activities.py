@@ -23,7 +23,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.channels import Channels, OutgoingMessage, PermanentSendError, TransientSendError
+from activities.channels import Channels, OutgoingMessage, PermanentSendError, SendReceipt, TransientSendError
 from activities.email_message import delivery_message_id
 from activities.email_tracking import parse_tracking, track_email
 from activities.render_context import LEAD_COLUMNS, WorkspaceRenderInfo, attached_media, workspace_render_info
@@ -551,38 +551,22 @@ class CampaignFlowActivities:
         is_fallback: bool,
         marks: SentMarks,
     ) -> None:
-        unsubscribe = unsubscribe_url(self.settings, lead["id"], input.run_id, input.step)
-        context = message_context(
-            lead,
-            custom_keys=ctx.info.custom_keys,
-            workspace=ctx.info.workspace,
+        receipt = await send_delivery(
+            self.channels,
+            self.settings,
+            self.mail_from,
+            channel=channel,
+            message=message,
+            delivery_id=delivery_id,
+            lead=lead,
+            run_id=input.run_id,
+            step=input.step,
+            fallback=is_fallback,
+            workspace_id=ctx.workspace_id,
+            info=ctx.info,
             campaign={"id": ctx.campaign_id, "name": ctx.campaign_name},
-            unsubscribe_url=unsubscribe,
-        )
-        try:
-            rendered = message.template.render(context, rewrite_url=self._rewrite_url)
-        except TemplateError as exc:
-            raise PermanentSendError(f"the template does not render for this lead: {exc}") from exc
-        if channel == "email":
-            rendered = track_email(rendered, self.settings, delivery_id, ctx.tracking, unsubscribe_url=unsubscribe)
-        message_id = delivery_message_id(input.run_id, input.step, lead["id"], self.mail_from)
-        key = f"{input.run_id}:{input.step}:{lead['id']}"
-        if is_fallback:
-            message_id = message_id.replace("@", "-f@", 1)
-            key += ":f"
-        receipt = await self.channels.get(channel).send(
-            OutgoingMessage(
-                channel=channel,
-                to=address_of(lead, channel),
-                to_name=f"{lead['first_name']} {lead['last_name']}".strip(),
-                rendered=rendered,
-                message_id=message_id,
-                delivery_key=key,
-                workspace_id=ctx.workspace_id,
-                unsubscribe_url=unsubscribe,
-                media_urls=message.media_urls,
-                whatsapp_template=message.whatsapp_template,
-            )
+            tracking=ctx.tracking,
+            rewrite_url=self._rewrite_url,
         )
         await marks.add(delivery_id, receipt.provider_message_id)
 
@@ -617,25 +601,7 @@ class CampaignFlowActivities:
             await session.commit()
 
     async def _suppress(self, ctx: RunContext, lead: dict[str, Any], channel: str, reason: str | None) -> None:
-        """Suppress the lead's address on the channel, and remember its hash (REMEMBER_ADDRESSES_SQL) so that an
-        import cannot add the address again after the lead is deleted."""
-        if reason is None or channel not in SUPPRESSIBLE:
-            return
-        async with self.sessions() as session:
-            await session.execute(
-                text(
-                    f"UPDATE leads SET suppressed_{channel} = :reason, updated_at = now() "
-                    f"WHERE id = :id AND suppressed_{channel} IS NULL"
-                ),
-                {"id": lead["id"], "reason": reason},
-            )
-            address = address_of(lead, channel)
-            if address:
-                await session.execute(
-                    text(REMEMBER_ADDRESSES_SQL),
-                    {"w": ctx.workspace_id, "channel": channel, "reason": reason, "addresses": [address]},
-                )
-            await session.commit()
+        await suppress_address(self.sessions, ctx.workspace_id, lead, channel, reason)
 
     async def _page_result(self, input: SendStepInput, lead_ids: list[int]) -> SendStepResult:
         result = SendStepResult(processed=0)
@@ -988,56 +954,158 @@ class CampaignFlowActivities:
         key = (ctx.workspace_id, template_id, version)
         if version is not None and key in self._messages:
             return self._messages[key]
-        async with self.sessions() as session:
-            row = (
-                await session.execute(
-                    text(
-                        "SELECT t.channel, v.subject, v.preheader, v.body_html, v.body_text, v.media_ids, "
-                        "v.whatsapp_template FROM templates t JOIN template_versions v ON v.template_id = t.id "
-                        "WHERE t.id = :t AND t.workspace_id = :w AND v.number = coalesce(:n, t.version)"
-                    ),
-                    {"t": template_id, "w": ctx.workspace_id, "n": version},
-                )
-            ).one_or_none()
-            media = (
-                await attached_media(session, ctx.workspace_id, list(row.media_ids or []))
-                if row is not None and channel != "email"
-                else []
-            )
-        message = None
-        if row is not None:
-            if row.channel != channel:
-                raise ApplicationError(
-                    f"template {template_id} is a {row.channel} template, not {channel}",
-                    type="ConfigurationError",
-                    non_retryable=True,
-                )
-            content = MessageContent(
-                channel=row.channel,
-                subject=row.subject,
-                preheader=row.preheader,
-                body_html=row.body_html,
-                body_text=row.body_text,
-                media_ids=tuple(row.media_ids or ()),
-                whatsapp_template=row.whatsapp_template or "",
-            )
-            try:
-                template = CompiledTemplate(content)
-            except TemplateError as exc:
-                raise ApplicationError(
-                    f"template {template_id} does not compile: {exc}", type="TemplateError", non_retryable=True
-                ) from exc
-            message = Message(
-                channel=row.channel,
-                template=template,
-                media_urls=tuple(public_media_url(self.settings, asset, variant) for asset, variant in media),
-                whatsapp_template=row.whatsapp_template or "",
-            )
+        message = await load_message(self.sessions, self.settings, ctx.workspace_id, channel, template_id, version)
         if version is not None:
             if len(self._messages) > 512:
                 self._messages.clear()
             self._messages[key] = message
         return message
+
+
+# --- The send path shared with journeys (activities/journey_activities.py) ----------------------------------------
+
+
+async def load_message(
+    sessions: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    workspace_id: int,
+    channel: str,
+    template_id: int,
+    version: int | None,
+) -> Message | None:
+    """A template version (the template's current one when `version` is None), compiled with its media; None when
+    the template does not exist in the workspace. A template of another channel or one that does not compile is a
+    non-retryable error (ConfigurationError, TemplateError)."""
+    async with sessions() as session:
+        row = (
+            await session.execute(
+                text(
+                    "SELECT t.channel, v.subject, v.preheader, v.body_html, v.body_text, v.media_ids, "
+                    "v.whatsapp_template FROM templates t JOIN template_versions v ON v.template_id = t.id "
+                    "WHERE t.id = :t AND t.workspace_id = :w AND v.number = coalesce(:n, t.version)"
+                ),
+                {"t": template_id, "w": workspace_id, "n": version},
+            )
+        ).one_or_none()
+        media = (
+            await attached_media(session, workspace_id, list(row.media_ids or []))
+            if row is not None and channel != "email"
+            else []
+        )
+    if row is None:
+        return None
+    if row.channel != channel:
+        raise ApplicationError(
+            f"template {template_id} is a {row.channel} template, not {channel}",
+            type="ConfigurationError",
+            non_retryable=True,
+        )
+    content = MessageContent(
+        channel=row.channel,
+        subject=row.subject,
+        preheader=row.preheader,
+        body_html=row.body_html,
+        body_text=row.body_text,
+        media_ids=tuple(row.media_ids or ()),
+        whatsapp_template=row.whatsapp_template or "",
+    )
+    try:
+        template = CompiledTemplate(content)
+    except TemplateError as exc:
+        raise ApplicationError(
+            f"template {template_id} does not compile: {exc}", type="TemplateError", non_retryable=True
+        ) from exc
+    return Message(
+        channel=row.channel,
+        template=template,
+        media_urls=tuple(public_media_url(settings, asset, variant) for asset, variant in media),
+        whatsapp_template=row.whatsapp_template or "",
+    )
+
+
+async def send_delivery(
+    channels: Channels,
+    settings: Settings,
+    mail_from: str,
+    *,
+    channel: str,
+    message: Message,
+    delivery_id: int,
+    lead: dict[str, Any],
+    run_id: int,
+    step: int,
+    fallback: bool,
+    workspace_id: int,
+    info: WorkspaceRenderInfo,
+    campaign: dict[str, Any] | None,
+    tracking: CampaignTracking,
+    rewrite_url: Any,
+) -> SendReceipt:
+    """Render the message for the lead, track it (email), and hand it to the channel under the delivery's key
+    (run:step:lead, ":f" for a fallback) and its deterministic Message-ID: a resend of a delivery left in doubt
+    carries the same ids. Raises PermanentSendError (also when the template does not render for this lead) or
+    TransientSendError."""
+    unsubscribe = unsubscribe_url(settings, lead["id"], run_id, step)
+    context = message_context(
+        lead,
+        custom_keys=info.custom_keys,
+        workspace=info.workspace,
+        campaign=campaign,
+        unsubscribe_url=unsubscribe,
+    )
+    try:
+        rendered = message.template.render(context, rewrite_url=rewrite_url)
+    except TemplateError as exc:
+        raise PermanentSendError(f"the template does not render for this lead: {exc}") from exc
+    if channel == "email":
+        rendered = track_email(rendered, settings, delivery_id, tracking, unsubscribe_url=unsubscribe)
+    message_id = delivery_message_id(run_id, step, lead["id"], mail_from)
+    key = f"{run_id}:{step}:{lead['id']}"
+    if fallback:
+        message_id = message_id.replace("@", "-f@", 1)
+        key += ":f"
+    return await channels.get(channel).send(
+        OutgoingMessage(
+            channel=channel,
+            to=address_of(lead, channel),
+            to_name=f"{lead['first_name']} {lead['last_name']}".strip(),
+            rendered=rendered,
+            message_id=message_id,
+            delivery_key=key,
+            workspace_id=workspace_id,
+            unsubscribe_url=unsubscribe,
+            media_urls=message.media_urls,
+            whatsapp_template=message.whatsapp_template,
+        )
+    )
+
+
+async def suppress_address(
+    sessions: async_sessionmaker[AsyncSession],
+    workspace_id: int,
+    lead: dict[str, Any],
+    channel: str,
+    reason: str | None,
+) -> None:
+    """Suppress the lead's address on the channel, and remember its hash (REMEMBER_ADDRESSES_SQL) so that an
+    import cannot add the address again after the lead is deleted."""
+    if reason is None or channel not in SUPPRESSIBLE:
+        return
+    async with sessions() as session:
+        await session.execute(
+            text(
+                f"UPDATE leads SET suppressed_{channel} = :reason, updated_at = now() "
+                f"WHERE id = :id AND suppressed_{channel} IS NULL"
+            ),
+            {"id": lead["id"], "reason": reason},
+        )
+        address = address_of(lead, channel)
+        if address:
+            await session.execute(
+                text(REMEMBER_ADDRESSES_SQL),
+                {"w": workspace_id, "channel": channel, "reason": reason, "addresses": [address]},
+            )
+        await session.commit()
 
 
 INSERT_DELIVERIES_SQL = text(

@@ -1,14 +1,27 @@
 """Readable workflow ids, so support can find an execution in the Temporal UI by name."""
 
+import hashlib
+import re
 from datetime import UTC, datetime
+
+_PLAIN_SUFFIX = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 
 
 def campaign_run_workflow_id(campaign_id: int, run_number: int) -> str:
     return f"campaign-{campaign_id}-run-{run_number}"
 
 
-def journey_workflow_id(flow_id: int, lead_id: int) -> str:
-    return f"journey-{flow_id}-{lead_id}"
+def journey_workflow_id(automation_id: int, lead_id: int) -> str:
+    """A lead's journey in an automation whose re-entry policy is "once ever" or "once at a time": one id, so that
+    Temporal runs at most one at a time (core/journeys.py)."""
+    return f"journey-{automation_id}-{lead_id}"
+
+
+def journey_entry_workflow_id(automation_id: int, lead_id: int, entry_key: str) -> str:
+    """One entry of an "every time" automation (and a test run): `journey-<automation>-<lead>-e<key>`, the key being
+    the trigger event's id (a long or unusual one hashed), so a repeated event enters nothing new."""
+    key = entry_key if _PLAIN_SUFFIX.match(entry_key) else hashlib.sha256(entry_key.encode()).hexdigest()[:24]
+    return f"{journey_workflow_id(automation_id, lead_id)}-e{key}"
 
 
 def import_workflow_id(import_id: int) -> str:

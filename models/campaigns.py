@@ -13,7 +13,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Column, ForeignKey, Index, Integer, Numeric, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, Integer, Numeric, Text, UniqueConstraint
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlmodel import Field, SQLModel
 
@@ -129,13 +129,26 @@ class Campaign(SQLModel, table=True):
 
 
 class CampaignRun(SQLModel, table=True):
+    """A campaign's run, or (campaign_id NULL, automation_id set) the pseudo run that holds the deliveries of an
+    automation's journeys for one entry number (`number`: a lead's first, second... entry): its messages then have
+    a (run, step, lead) key, Message-ID, unsubscribe link and tracking like every campaign message (migration 0013).
+    """
+
     __tablename__ = "campaign_runs"
-    __table_args__ = (UniqueConstraint("campaign_id", "number", name="uq_campaign_runs_number"),)
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "number", name="uq_campaign_runs_number"),
+        UniqueConstraint("automation_id", "number", name="uq_campaign_runs_automation_entry"),
+        CheckConstraint("(campaign_id IS NULL) <> (automation_id IS NULL)", name="ck_campaign_runs_owner"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     workspace_id: int = workspace_id_field()
-    campaign_id: int = Field(
-        sa_column=Column(Integer, ForeignKey("campaigns.id", ondelete="CASCADE"), nullable=False, index=True)
+    campaign_id: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("campaigns.id", ondelete="CASCADE"), nullable=True, index=True),
+    )
+    automation_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("automations.id", ondelete="CASCADE"), nullable=True)
     )
     number: int
     workflow_id: str = Field(max_length=200, unique=True)

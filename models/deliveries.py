@@ -3,6 +3,10 @@
 `step` is the send step's index in `domain.campaign_flow.iter_steps(flow)` order (0-based over all steps of the run's
 flow; 0 for a legacy single-step run). A fallback send is its own delivery (`fallback` true) with the same step.
 Test sends never write deliveries; every row is a marketing message unless `marketing` is false.
+
+A journey's message (#10) is a delivery of its automation's pseudo run for the lead's entry (`campaign_runs` with
+`automation_id` set): `step` is the journey's step number (`journey_steps.seq`, so a send node reached twice in a
+loop sends twice, a retried send once), `journey_id` and `node_id` say which journey and node sent it.
 """
 
 from __future__ import annotations
@@ -10,7 +14,19 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, Boolean, Column, ForeignKey, Index, Integer, Text, UniqueConstraint, false, true
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    Text,
+    UniqueConstraint,
+    false,
+    text,
+    true,
+)
 from sqlmodel import Field, SQLModel
 
 from models.base import created_at_field, optional_timestamp_field, updated_at_field, workspace_id_field
@@ -39,6 +55,7 @@ class Delivery(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("run_id", "step", "lead_id", "fallback", name="uq_deliveries_idempotency"),
         Index("ix_deliveries_lead", "lead_id"),
+        Index("ix_deliveries_journey", "journey_id", "node_id", postgresql_where=text("journey_id IS NOT NULL")),
         # No index on what a mark changes (status, sent_at, ...) and room left on each page: marking a delivery
         # sent can be a heap-only update, writing no index entry (migration 0009).
         {"postgresql_with": {"fillfactor": 80}},
@@ -61,6 +78,10 @@ class Delivery(SQLModel, table=True):
     created_at: datetime = created_at_field()
     updated_at: datetime = updated_at_field()
     sent_at: datetime | None = optional_timestamp_field()
+    journey_id: int | None = Field(
+        default=None, sa_column=Column(BigInteger, ForeignKey("journeys.id", ondelete="CASCADE"), nullable=True)
+    )
+    node_id: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     # Filled by tracking (opens, clicks); the filter engine's engagement conditions read them.
     opened_at: datetime | None = optional_timestamp_field()
     clicked_at: datetime | None = optional_timestamp_field()

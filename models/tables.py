@@ -3,6 +3,7 @@
 from sqlmodel import SQLModel
 
 from models.audit import AuditEntry
+from models.automations import Automation, AutomationVersion, Journey, JourneyAction, JourneyStepRow
 from models.campaigns import Campaign, CampaignRun, RunAudience
 from models.deliveries import Delivery
 from models.events import Event
@@ -20,6 +21,8 @@ metadata = SQLModel.metadata
 __all__ = [
     "ApiKey",
     "AuditEntry",
+    "Automation",
+    "AutomationVersion",
     "BrandGuidelines",
     "Campaign",
     "CampaignRun",
@@ -30,6 +33,9 @@ __all__ = [
     "ImportKey",
     "ImportMapping",
     "ImportRejection",
+    "Journey",
+    "JourneyAction",
+    "JourneyStepRow",
     "Lead",
     "LeadEvent",
     "LeadExport",

@@ -296,3 +296,126 @@ async def test_events_table_and_campaign_tracking_come_and_go(database_url):
     finally:
         await engine.dispose()
         await drop_database(url)
+
+
+async def test_automations_come_with_pseudo_runs_for_journey_deliveries_and_go_again(database_url):
+    url = async_url(database_url).set(database=f"herald_mig_{uuid.uuid4().hex[:8]}").render_as_string(False)
+    await ensure_database(url)
+    engine = create_engine(url, pool_size=1)
+    try:
+        await asyncio.to_thread(command.upgrade, alembic_config(url), "0012")
+        async with engine.begin() as conn:
+            workspace = (
+                await conn.execute(
+                    text(
+                        "INSERT INTO workspaces (name, slug, requires_approval, default_region) "
+                        "VALUES ('W', 'w', false, 'US') RETURNING id"
+                    )
+                )
+            ).scalar_one()
+            params = {"w": workspace}
+            lead = (
+                await conn.execute(
+                    text(
+                        "INSERT INTO leads (workspace_id, email, first_name, last_name, status, timezone, "
+                        "consent_email, consent_sms, consent_whatsapp) VALUES "
+                        "(:w, 'a@example.com', 'A', 'B', 'new', 'UTC', 'granted', 'unknown', 'unknown') RETURNING id"
+                    ),
+                    params,
+                )
+            ).scalar_one()
+            campaign = (
+                await conn.execute(
+                    text(
+                        "INSERT INTO campaigns (workspace_id, name, status) VALUES (:w, 'C', 'completed') RETURNING id"
+                    ),
+                    params,
+                )
+            ).scalar_one()
+            run = (
+                await conn.execute(
+                    text(
+                        "INSERT INTO campaign_runs (workspace_id, campaign_id, number, workflow_id, status, total, "
+                        "sent, failed, skipped) VALUES (:w, :c, 1, 'campaign-x-run-1', 'completed', 1, 1, 0, 0) "
+                        "RETURNING id"
+                    ),
+                    {**params, "c": campaign},
+                )
+            ).scalar_one()
+            await conn.execute(
+                text(
+                    "INSERT INTO deliveries (workspace_id, run_id, step, lead_id, channel, status, attempts) "
+                    "VALUES (:w, :r, 0, :l, 'email', 'sent', 1)"
+                ),
+                {**params, "r": run, "l": lead},
+            )
+        await asyncio.to_thread(command.upgrade, alembic_config(url), "head")
+        async with engine.begin() as conn:
+            assert (await conn.execute(text("SELECT journey_id, node_id FROM deliveries"))).one() == (None, None)
+            automation = (
+                await conn.execute(
+                    text(
+                        "INSERT INTO automations (workspace_id, name, status) VALUES (:w, 'A', 'active') RETURNING id"
+                    ),
+                    params,
+                )
+            ).scalar_one()
+            journey = (
+                await conn.execute(
+                    text(
+                        "INSERT INTO journeys (workspace_id, automation_id, version, lead_id, entry, workflow_id, "
+                        "first_run_id, mode, status, trigger_node, trigger_event_id) "
+                        "VALUES (:w, :a, 1, :l, 1, 'journey-a-l', 'run-1', 'live', 'active', 't', 'e') RETURNING id"
+                    ),
+                    {**params, "a": automation, "l": lead},
+                )
+            ).scalar_one()
+            pseudo = (
+                await conn.execute(
+                    text(
+                        "INSERT INTO campaign_runs (workspace_id, automation_id, number, workflow_id, status, total, "
+                        "sent, failed, skipped) VALUES (:w, :a, 1, 'automation-a-entry-1', 'automation', 0, 0, 0, 0) "
+                        "RETURNING id"
+                    ),
+                    {**params, "a": automation},
+                )
+            ).scalar_one()
+            await conn.execute(
+                text(
+                    "INSERT INTO deliveries (workspace_id, run_id, step, lead_id, channel, status, attempts, "
+                    "journey_id, node_id) VALUES (:w, :r, 3, :l, 'email', 'sent', 1, :j, 'case-study')"
+                ),
+                {**params, "r": pseudo, "l": lead, "j": journey},
+            )
+        async with engine.connect() as conn:  # a run belongs to a campaign or to an automation, never both or none
+            for owner in ("NULL, NULL", f"{campaign}, {automation}"):
+                try:
+                    await conn.execute(
+                        text(
+                            "INSERT INTO campaign_runs (workspace_id, campaign_id, automation_id, number, workflow_id, "
+                            f"status, total, sent, failed, skipped) VALUES (:w, {owner}, 9, 'x', 'x', 0, 0, 0, 0)"
+                        ),
+                        params,
+                    )
+                except DBAPIError as exc:
+                    assert "ck_campaign_runs_owner" in str(exc)
+                else:
+                    raise AssertionError(f"a run owned by ({owner}) was accepted")
+                await conn.rollback()
+        await asyncio.to_thread(command.downgrade, alembic_config(url), "0012")
+        async with engine.connect() as conn:
+            assert (await conn.execute(text("SELECT run_id FROM deliveries"))).scalars().all() == [run]
+            assert (await conn.execute(text("SELECT to_regclass('journeys')"))).scalar_one() is None
+            nullable = (
+                await conn.execute(
+                    text(
+                        "SELECT is_nullable FROM information_schema.columns "
+                        "WHERE table_name = 'campaign_runs' AND column_name = 'campaign_id'"
+                    )
+                )
+            ).scalar_one()
+            assert nullable == "NO"
+        await asyncio.to_thread(command.upgrade, alembic_config(url), "head")  # and up again
+    finally:
+        await engine.dispose()
+        await drop_database(url)

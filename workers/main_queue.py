@@ -16,6 +16,7 @@ from activities.campaign_flow_activities import CampaignFlowActivities
 from activities.channels import Channels, channels_from_settings
 from activities.export_activities import ExportActivities
 from activities.import_activities import ImportActivities
+from activities.journey_activities import JourneyActivities
 from activities.list_activities import ListActivities
 from activities.media_activities import MediaActivities, StorageCleanupActivities
 from activities.report_activities import ReportActivities
@@ -28,6 +29,7 @@ from workflows.campaign import CampaignWorkflow
 from workflows.campaign_dry_run import CampaignDryRunWorkflow
 from workflows.exports import ExportWorkflow
 from workflows.imports import ImportWorkflow
+from workflows.journey import JourneyWorkflow
 from workflows.list_stats import ListStatsWorkflow
 from workflows.media_processing import MediaProcessingWorkflow
 from workflows.report import ReportWorkflow
@@ -44,6 +46,7 @@ WORKFLOWS = [
     StorageCleanupWorkflow,
     TestSendWorkflow,
     ReportWorkflow,
+    JourneyWorkflow,
 ]
 
 
@@ -95,6 +98,15 @@ def build_worker(
         # Signed like campaign mail when DKIM is configured.
         dkim=getattr(channels.get("email"), "dkim", None) if channels.available("email") else None,
     )
+    journeys = JourneyActivities(
+        sessions=sessions,
+        channels=channels,
+        settings=settings,
+        smtp=smtp,
+        client=client,
+        task_queue=task_queue,
+        mail_from=mail_from,
+    )
     return Worker(
         client,
         task_queue=task_queue,
@@ -127,6 +139,15 @@ def build_worker(
             reports.write_report_files,
             reports.email_report,
             reports.finish_report_run,
+            journeys.begin_journey,
+            journeys.record_steps,
+            journeys.lead_timing,
+            journeys.evaluate_condition,
+            journeys.send_message,
+            journeys.change_lead,
+            journeys.notify_user,
+            journeys.call_webhook,
+            journeys.start_automation,
         ],
         activity_executor=executor,
         max_concurrent_activities=20,

@@ -678,6 +678,11 @@ class JourneyState(BaseModel):
     steps: int = 0
     sent_messages: dict[str, str] = Field(default_factory=dict, description="send node id -> message id")
     seen_event_ids: list[str] = Field(default_factory=list, description="The latest ids, for deduplication")
+    journey_id: int | None = Field(default=None, description="Its `journeys` row, once recorded")
+    entry: int | None = Field(default=None, description="The lead's entry number in the automation (1, 2, ...)")
+    wake_at: AwareDatetime | None = Field(default=None, description="A wait under way at node_id ends then")
+    waited_from: AwareDatetime | None = Field(default=None, description="...and began then")
+    path: list[str] = Field(default_factory=list, description="The latest nodes visited, oldest first")
 
 
 class JourneyInput(BaseModel):
@@ -709,3 +714,6 @@ class JourneyStep(BaseModel):
     wake_at: datetime | None = None
     reason: str = ""
     end: JourneyEnd | None = None
+    detail: dict[str, Any] = Field(
+        default_factory=dict, description="What the monitoring shows: errors, retries, the fallback taken, a skip"
+    )
