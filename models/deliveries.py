@@ -29,6 +29,7 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
+from models import automations as _automations  # noqa: F401  (registers the tables our foreign keys name)
 from models.base import created_at_field, optional_timestamp_field, updated_at_field, workspace_id_field
 
 

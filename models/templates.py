@@ -14,6 +14,7 @@ from sqlalchemy import BigInteger, Column, ForeignKey, Integer, Text, UniqueCons
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
+from models import media as _media  # noqa: F401  (registers media_assets, which brand guidelines refer to)
 from models.base import created_at_field, updated_at_field, workspace_id_field
 
 
