@@ -7,7 +7,7 @@ answer is 503 and nothing is kept. Each run is a ReportWorkflow started by the s
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, BinaryIO, Literal
 from zoneinfo import ZoneInfo
@@ -148,20 +148,20 @@ async def create_report(
     await scope.flush_or_conflict(f"name: a report named {values['name']!r} already exists", "name")
     scope.audit("report.created", "report", definition.id, after=_summary(definition))
     spec = _spec(definition)
-    try:
-        client = await _temporal(request)
+
+    async def create(client: Client) -> None:
         try:
             await create_report_schedule(client, spec, settings.temporal_task_queue)
         except ScheduleAlreadyRunningError:  # left from a database that was reset: take it over
             await update_report_schedule(client, spec, settings.temporal_task_queue)
-    except Exception as exc:
-        await scope.session.rollback()
-        raise _unavailable("create the report's schedule", exc) from exc
-    try:
-        await scope.session.commit()
-    except Exception:
-        await delete_report_schedule(client, spec.definition_id)
-        raise
+
+    await _commit_with_schedule(
+        scope,
+        request,
+        "create the report's schedule",
+        create,
+        undo=lambda client: delete_report_schedule(client, spec.definition_id),
+    )
     await scope.session.refresh(definition)
     return _definition_out(definition, None, datetime.now(UTC))
 
@@ -206,17 +206,13 @@ async def update_report(
     await scope.flush_or_conflict(f"name: a report named {definition.name!r} already exists", "name")
     scope.audit("report.updated", "report", report_id, before=before, after=_summary(definition))
     spec = _spec(definition)
-    try:
-        client = await _temporal(request)
-        await update_report_schedule(client, spec, settings.temporal_task_queue)
-    except Exception as exc:
-        await scope.session.rollback()
-        raise _unavailable("update the report's schedule", exc) from exc
-    try:
-        await scope.session.commit()
-    except Exception:
-        await update_report_schedule(client, before_spec, settings.temporal_task_queue)
-        raise
+    await _commit_with_schedule(
+        scope,
+        request,
+        "update the report's schedule",
+        lambda client: update_report_schedule(client, spec, settings.temporal_task_queue),
+        undo=lambda client: update_report_schedule(client, before_spec, settings.temporal_task_queue),
+    )
     await scope.session.refresh(definition)
     latest = await _latest_runs(scope, [report_id])
     return _definition_out(definition, latest.get(report_id), datetime.now(UTC))
@@ -236,17 +232,13 @@ async def delete_report(report_id: int, scope: ScopeDep, settings: SettingsDep, 
     scope.audit("report.deleted", "report", report_id, before=_summary(definition))
     await scope.session.delete(definition)
     await scope.session.flush()
-    try:
-        client = await _temporal(request)
-        await delete_report_schedule(client, report_id)
-    except Exception as exc:
-        await scope.session.rollback()
-        raise _unavailable("delete the report's schedule", exc) from exc
-    try:
-        await scope.session.commit()
-    except Exception:
-        await create_report_schedule(client, spec, settings.temporal_task_queue)
-        raise
+    await _commit_with_schedule(
+        scope,
+        request,
+        "delete the report's schedule",
+        lambda client: delete_report_schedule(client, report_id),
+        undo=lambda client: create_report_schedule(client, spec, settings.temporal_task_queue),
+    )
 
 
 # --- Runs --------------------------------------------------------------------------------------------------------
@@ -556,6 +548,28 @@ def _chunks(handle: BinaryIO) -> Iterator[bytes]:
 
 async def _temporal(request: Request) -> Client:
     return await request.app.state.temporal.get()
+
+
+async def _commit_with_schedule(
+    scope: Scope,
+    request: Request,
+    action: str,
+    change: Callable[[Client], Awaitable[object]],
+    undo: Callable[[Client], Awaitable[object]],
+) -> None:
+    """Changes the report's schedule, then commits the definition: a change Temporal refuses rolls the database
+    back (503, nothing written); a commit that fails undoes the change, so the two never disagree."""
+    try:
+        client = await _temporal(request)
+        await change(client)
+    except Exception as exc:
+        await scope.session.rollback()
+        raise _unavailable(action, exc) from exc
+    try:
+        await scope.session.commit()
+    except Exception:
+        await undo(client)
+        raise
 
 
 def _message(exc: Exception) -> str:
