@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date
+from typing import Any
 
 from sqlalchemy import text
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from domain.metrics import Funnel
+from domain.metrics import EventGroup, Funnel, add_events
 from domain.report_files import CampaignFigures, DayFigures, ReportFigures
-from domain.report_metrics import add_event_counts
 from domain.report_schedule import Window
 
 CAMPAIGNS_BY_ID = text("SELECT id, name FROM campaigns WHERE workspace_id = :w AND id = ANY(:ids)")
@@ -106,12 +106,10 @@ async def load_figures(
         total.unique_opens += row.opened
         total.unique_clicks += row.clicked
     for row in await session.execute(EVENTS, params):
-        add_event_counts(
-            funnels[row.campaign_id], row.type, row.machine, row.n, row.distinct_n, row.permanent, float(row.value)
-        )
+        add_events(funnels[row.campaign_id], _event_group(row))
     # Over all the campaigns at once: a conversion credited to two of them counts once in the total.
     for row in await session.execute(TOTAL_EVENTS, params):
-        add_event_counts(total, row.type, row.machine, row.n, row.distinct_n, row.permanent, float(row.value))
+        add_events(total, _event_group(row))
     days = {day: DayFigures(day) for day in window.days}
     tz_params = {**params, "tz": timezone}
     for row in await session.execute(DAILY_SENT, tz_params):
@@ -130,3 +128,7 @@ async def load_figures(
 def _day(days: dict[date, DayFigures], day: date) -> DayFigures:
     # A day outside the window cannot come back from these queries; kept defensive for odd timezone data.
     return days.setdefault(day, DayFigures(day))
+
+
+def _event_group(row: Any) -> EventGroup:
+    return EventGroup(row.type, row.machine, row.n, row.distinct_n, row.permanent, float(row.value))

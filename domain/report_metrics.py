@@ -97,26 +97,3 @@ def csv_value(key: str, value: float | None) -> str:
     if kind == "money":
         return f"{value:.2f}"
     return str(int(value))
-
-
-def add_event_counts(funnel: Funnel, type_: str, machine: bool, n: int, distinct: int, permanent: int,
-                     value: float) -> None:  # fmt: skip
-    """Adds one (type, machine) group of events: `n` rows, `distinct` conversions (a conversion credited to several
-    messages is one), `permanent` leads hard-bounced, `value` the conversions' worth. Machine clicks count nowhere."""
-    if type_ == "open":
-        if machine:
-            funnel.machine_opens += n
-        else:
-            funnel.total_opens += n
-    elif type_ == "click" and not machine:
-        funnel.total_clicks += n
-    elif type_ == "unsubscribe":
-        funnel.unsubscribes += n
-    elif type_ == "bounce":
-        funnel.bounces += n
-        funnel.hard_bounces += permanent
-    elif type_ == "complaint":
-        funnel.complaints += n
-    elif type_ == "conversion":
-        funnel.conversions += distinct
-        funnel.revenue += value

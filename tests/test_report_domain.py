@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from domain.metrics import Funnel
+from domain.metrics import EventGroup, Funnel, add_events
 from domain.report_charts import Series, bar_chart, line_chart
 from domain.report_definition import ReportConfigError, validate_recipients, validate_selection
 from domain.report_files import (
@@ -25,7 +25,7 @@ from domain.report_files import (
     report_totals,
     summary_text,
 )
-from domain.report_metrics import CATALOGUE, add_event_counts, format_value, validate_metrics
+from domain.report_metrics import CATALOGUE, format_value, validate_metrics
 from domain.report_schedule import CadenceSpec, calendar_fields, next_run_after, period_window
 
 PARIS = "Europe/Paris"
@@ -154,10 +154,10 @@ def test_selection_recipients_and_metrics_are_checked_with_the_field_named():
 
 def test_metric_catalogue_reads_the_funnel_arithmetic():
     funnel = Funnel(sent=10, hard_bounces=2, unique_opens=4, unique_clicks=1, revenue=12.5)
-    add_event_counts(funnel, "open", False, 7, 7, 0, 0)
-    add_event_counts(funnel, "open", True, 3, 3, 0, 0)
-    add_event_counts(funnel, "click", True, 5, 5, 0, 0)  # machine clicks count nowhere
-    add_event_counts(funnel, "conversion", False, 3, 2, 0, 40.0)  # one conversion credited twice: 2 conversions
+    add_events(funnel, EventGroup("open", False, 7, 7, 0, 0))
+    add_events(funnel, EventGroup("open", True, 3, 3, 0, 0))
+    add_events(funnel, EventGroup("click", True, 5, 5, 0, 0))  # machine clicks count nowhere
+    add_events(funnel, EventGroup("conversion", False, 3, 2, 0, 40.0))  # one conversion credited twice: 2 conversions
     values = {key: metric.read(funnel) for key, metric in CATALOGUE.items()}
     assert values["delivered"] == 8 and values["opens"] == 7 and values["machine_opens"] == 3
     assert values["clicks"] == 0 and values["conversions"] == 2 and values["revenue"] == 52.5
