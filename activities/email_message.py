@@ -25,11 +25,12 @@ from domain.rendering import RenderedMessage
 
 def delivery_message_id(run_id: int, step: int, lead_id: int, mail_from: str) -> str:
     """Deterministic per idempotency key, so a resent in-doubt message carries the same Message-ID."""
-    return f"<herald-r{run_id}-s{step}-l{lead_id}@{_domain_of(mail_from)}>"
+    return f"<herald-r{run_id}-s{step}-l{lead_id}@{mail_domain(mail_from)}>"
 
 
 @lru_cache(maxsize=16)
-def _domain_of(mail_from: str) -> str:
+def mail_domain(mail_from: str) -> str:
+    """The sender's domain, for Message-IDs."""
     return parseaddr(mail_from)[1].rpartition("@")[2] or "herald.localhost"
 
 

@@ -28,9 +28,6 @@ import json
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from email.message import EmailMessage
-from email.policy import SMTP
-from email.utils import formatdate, parseaddr
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -46,11 +43,12 @@ from temporalio.exceptions import ApplicationError
 from activities.campaign_flow_activities import Message, load_message, send_delivery, suppress_address
 from activities.channels import Channels, PermanentSendError, TransientSendError
 from activities.channels.email import classify_smtp_error
-from activities.email_message import WORKSPACE_HEADER, OutgoingEmail
+from activities.email_message import OutgoingEmail, mail_domain
 from activities.email_tracking import parse_tracking
 from activities.render_context import LEAD_COLUMNS, WorkspaceRenderInfo, workspace_render_info
 from activities.send_guard import finish_even_if_cancelled
 from activities.smtp_pool import SmtpPool
+from activities.user_mail import user_email
 from core.journeys import Dispatched, PublishedAutomation, enter
 from core.settings import Settings
 from core.signing import media_url_rewriter
@@ -105,7 +103,6 @@ ACTION_LEAD_COLUMNS = (
     "owner_id",
 )
 FINAL_STATUSES = ("completed", "exited", "failed", "goal_met")
-MAIL_POLICY = SMTP.clone(cte_type="7bit")
 ACTOR = "automation:{automation_id}"  # lead_events.actor of a journey's changes
 
 
@@ -514,9 +511,9 @@ class JourneyActivities:
             await session.commit()
         if done is not None:
             return done
-        message_id = f"<herald-j{input.journey_id}-s{input.seq}@{_domain(self.mail_from)}>"
+        message_id = f"<herald-j{input.journey_id}-s{input.seq}@{mail_domain(self.mail_from)}>"
         try:
-            email = _notification_email(
+            email = user_email(
                 mail_from=self.mail_from,
                 to=user.email,
                 subject=subject,
@@ -1189,30 +1186,6 @@ def _describe_change(node: Any) -> str:
             f"assign to user {config.user_id}" if config.mode == "user" else f"assign by round robin {config.user_ids}"
         )
     return node.type
-
-
-def _domain(mail_from: str) -> str:
-    return parseaddr(mail_from)[1].rpartition("@")[2] or "herald.localhost"
-
-
-def _notification_email(
-    *, mail_from: str, to: str, subject: str, body: str, message_id: str, workspace_id: int
-) -> OutgoingEmail:
-    """A plain-text email to a workspace user (the stdlib composes it: a handful a day)."""
-    _, sender = parseaddr(mail_from)
-    if not sender or "@" not in sender:
-        raise ValueError(f"the sender {mail_from!r} is not an email address")
-    if "@" not in to or any(ch.isspace() or ch in '<>,;"' for ch in to):
-        raise ValueError(f"{to!r} is not an email address")
-    message = EmailMessage(policy=MAIL_POLICY)
-    message["From"] = mail_from
-    message["To"] = to
-    message["Subject"] = subject
-    message["Date"] = formatdate(usegmt=True)
-    message["Message-ID"] = message_id
-    message[WORKSPACE_HEADER] = str(int(workspace_id))  # the embedded sink files it under the workspace
-    message.set_content(body)
-    return OutgoingEmail(sender=sender, recipients=(to,), data=message.as_bytes(), smtputf8=not to.isascii())
 
 
 async def _journey_by_execution(session: AsyncSession, workflow_id: str, first_run_id: str) -> JourneyRef | None:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import json
 from datetime import UTC, datetime
-from email.utils import parseaddr
 from typing import Any
 
 import structlog
@@ -25,11 +24,11 @@ from temporalio.exceptions import ApplicationError
 
 from activities.channels.base import PermanentSendError, SendError
 from activities.channels.email import classify_smtp_error
-from activities.email_message import DkimSigner, OutgoingEmail
+from activities.email_message import DkimSigner, OutgoingEmail, mail_domain
 from activities.report_figures import campaigns_of, load_figures
-from activities.report_mail import Attachment, build_report_email
 from activities.send_guard import finish_even_if_cancelled
 from activities.smtp_pool import SmtpPool
+from activities.user_mail import Attachment, build_report_email
 from core.storage import ObjectNotFound, Storage
 from domain.report_definition import ReportConfigError, run_config
 from domain.report_files import (
@@ -209,7 +208,7 @@ class ReportActivities:
                         subject=subject,
                         body=body,
                         attachments=attachments,
-                        message_id=f"<herald-report-{run.id}-{index}@{_domain(self.mail_from)}>",
+                        message_id=f"<herald-report-{run.id}-{index}@{mail_domain(self.mail_from)}>",
                         workspace_id=run.workspace_id,
                         run_id=run.id,
                     )
@@ -313,7 +312,3 @@ def _heading(config: dict[str, Any], window: Window, now: datetime, campaigns: l
 def _read(storage: Storage, key: str) -> bytes:
     with storage.open(key) as handle:
         return handle.read()
-
-
-def _domain(mail_from: str) -> str:
-    return parseaddr(mail_from)[1].rpartition("@")[2] or "herald.localhost"

@@ -9,7 +9,6 @@ test never counts in a campaign's numbers or the analytics.
 from __future__ import annotations
 
 import dataclasses
-from email.utils import parseaddr
 from typing import Any
 
 import structlog
@@ -20,6 +19,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.channels import Channels, OutgoingMessage, SendError, channels_from_settings
+from activities.email_message import mail_domain
 from activities.render_context import attached_media, load_lead, workspace_render_info
 from activities.smtp_pool import SmtpPool
 from core.settings import Settings
@@ -70,7 +70,7 @@ class TestSendActivities:
                 to=to,
                 to_name="",
                 rendered=rendered,
-                message_id=f"<herald-{input.test_id}-{index}@{_mail_domain(self.mail_from)}>",
+                message_id=f"<herald-{input.test_id}-{index}@{mail_domain(self.mail_from)}>",
                 delivery_key=f"test:{input.test_id}",
                 workspace_id=input.workspace_id,
                 unsubscribe_url=None,
@@ -137,7 +137,3 @@ class TestSendActivities:
         except TemplateError as exc:
             raise ApplicationError(f"template: {exc}", type="TemplateError", non_retryable=True) from exc
         return rendered, [public_media_url(self.settings, asset_id, variant) for asset_id, variant in media]
-
-
-def _mail_domain(mail_from: str) -> str:
-    return parseaddr(mail_from)[1].rpartition("@")[2] or "herald.localhost"

@@ -1,11 +1,13 @@
-"""The email that carries a report run's files: a plain-text summary with the CSV and the HTML summary attached.
+"""Plain-text emails to workspace users: a scheduled report run's files (the CSV and the HTML summary attached),
+a journey's notification.
 
-Campaign mail is composed by hand for speed (activities/email_message.py); a report is a handful of messages a
-day, so the stdlib composes this one, with CRLF line ends and base64 attachments (7-bit clean for any relay).
+Campaign mail is composed by hand for speed (activities/email_message.py); these are a handful of messages a day,
+so the stdlib composes them, with CRLF line ends and base64 attachments (7-bit clean for any relay).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.policy import SMTP
@@ -25,16 +27,16 @@ class Attachment:
     subtype: str
 
 
-def build_report_email(
+def user_email(
     *,
     mail_from: str,
     to: str,
     subject: str,
     body: str,
-    attachments: list[Attachment],
     message_id: str,
     workspace_id: int,
-    run_id: int,
+    headers: dict[str, str] | None = None,
+    attachments: Sequence[Attachment] = (),
 ) -> OutgoingEmail:
     """Raises ValueError for an address that cannot be sent to."""
     _, sender = parseaddr(mail_from)
@@ -48,7 +50,8 @@ def build_report_email(
     message["Subject"] = subject
     message["Date"] = formatdate(usegmt=True)
     message["Message-ID"] = message_id
-    message["X-Herald-Report-Run"] = str(int(run_id))
+    for name, value in (headers or {}).items():
+        message[name] = value
     message[WORKSPACE_HEADER] = str(int(workspace_id))  # the embedded sink files it under the workspace
     message.set_content(body)
     for attachment in attachments:
@@ -59,5 +62,28 @@ def build_report_email(
             filename=attachment.filename,
             params={"charset": "utf-8"} if attachment.maintype == "text" else {},
         )
-    smtputf8 = not to.isascii()
-    return OutgoingEmail(sender=sender, recipients=(to,), data=message.as_bytes(), smtputf8=smtputf8)
+    return OutgoingEmail(sender=sender, recipients=(to,), data=message.as_bytes(), smtputf8=not to.isascii())
+
+
+def build_report_email(
+    *,
+    mail_from: str,
+    to: str,
+    subject: str,
+    body: str,
+    attachments: list[Attachment],
+    message_id: str,
+    workspace_id: int,
+    run_id: int,
+) -> OutgoingEmail:
+    """A report run's email (raises ValueError for an address that cannot be sent to)."""
+    return user_email(
+        mail_from=mail_from,
+        to=to,
+        subject=subject,
+        body=body,
+        message_id=message_id,
+        workspace_id=workspace_id,
+        headers={"X-Herald-Report-Run": str(int(run_id))},
+        attachments=attachments,
+    )
