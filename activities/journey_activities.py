@@ -45,6 +45,7 @@ from activities.channels import Channels, PermanentSendError, TransientSendError
 from activities.channels.email import classify_smtp_error
 from activities.email_message import OutgoingEmail, mail_domain
 from activities.email_tracking import parse_tracking
+from activities.outbound_http import BlockedAddress, guarded_http_client
 from activities.render_context import LEAD_COLUMNS, WorkspaceRenderInfo, workspace_render_info
 from activities.send_guard import finish_even_if_cancelled
 from activities.smtp_pool import SmtpPool
@@ -584,6 +585,8 @@ class JourneyActivities:
                 headers=headers,
                 timeout=config.timeout_seconds,
             )
+        except BlockedAddress as exc:
+            raise _permanent(f"{config.method} {expected.netloc}: {exc}") from exc
         except httpx.HTTPError as exc:
             raise ApplicationError(f"{config.method} {expected.netloc}: {type(exc).__name__}: {exc}"[:500]) from exc
         status = response.status_code
@@ -880,7 +883,7 @@ class JourneyActivities:
 
     def _client_http(self) -> httpx.AsyncClient:
         if self._http is None:
-            self._http = httpx.AsyncClient(follow_redirects=False)
+            self._http = guarded_http_client(allow_private=self.settings.automation_webhooks_allow_private)
         return self._http
 
     async def aclose(self) -> None:

@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     webhook_url: str | None = None
     webhook_secret: str | None = Field(default=None, repr=False, exclude=True)
     webhook_timeout_seconds: float = 10.0
+    # Automation webhooks (call_webhook) only reach public addresses: set for a deployment whose webhooks target
+    # its own network (activities/outbound_http.py).
+    automation_webhooks_allow_private: bool = False
 
     # Inbound bounces and complaints (docs/tracking.md): the generic webhook's shared secret (unset: no such
     # endpoint) and the SNS topics whose SES notifications are accepted (unset: any topic).

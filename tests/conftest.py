@@ -147,6 +147,7 @@ def settings(database_url: str, smtp_port: int, task_queue: str, tmp_path: Path)
         smtp_port=smtp_port,
         campaign_batch_size=25,
         data_dir=tmp_path,
+        automation_webhooks_allow_private=True,  # the tests' webhook receivers listen on 127.0.0.1
     )
 
 

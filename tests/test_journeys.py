@@ -687,6 +687,31 @@ async def test_a_failing_webhook_takes_its_fallback_after_its_retries_or_at_once
     assert len(await outbox(db, "email", owner_email)) == 2  # one notification per failed webhook
 
 
+async def test_a_webhook_to_the_workers_own_network_fails_at_once_unless_allowed(time_env, settings, db, hooks, tenant):  # noqa: F811
+    """By default a webhook only calls public addresses: one to 127.0.0.1 is refused without a request or a retry,
+    and takes its fallback (activities/outbound_http.py)."""
+    guarded = settings.model_copy(update={"automation_webhooks_allow_private": False})
+    graph = {
+        "nodes": [
+            node("go", "external_event", event="go"),
+            node("hook", "call_webhook", url=f"{hooks.url}/internal", body="{}"),
+            node("count", "update_field", field="score", operation="increment", value=1),
+        ],
+        "edges": [edge("go", "hook"), edge("hook", "count", "fallback")],
+    }
+    automation_id = await make_automation(db, graph)
+    (lead_id,) = await make_leads(db, 1, prefix=f"ssrf{uuid.uuid4().hex[:4]}")
+    async with engine_worker(time_env.client, guarded, db):
+        await trigger(time_env.client, guarded, db, external(lead_id))
+        outcome = await result(started_on(time_env.client, automation_id, lead_id), time_env)
+    assert outcome.path == ["go", "hook", "count"]
+    assert hooks.on("/internal") == []
+    (journey,) = await journeys(db, automation_id)
+    detail = next(s for s in await steps(db, journey.id) if s.node_id == "hook").detail
+    assert detail["retry_state"] == "NON_RETRYABLE_FAILURE" and detail["fallback"] is True
+    assert "127.0.0.1 is a loopback address" in detail["error"]
+
+
 # --- Re-entry, duplicates and versions --------------------------------------------------------------------------------
 
 
