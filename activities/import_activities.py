@@ -3,6 +3,8 @@
 A chunk is parsed and validated in a thread while the previous one is written; it is COPYed into a staging table and
 merged into leads with a few set-based statements. The import row's counts and resume point are updated in the same
 transaction, so a worker killed mid-import resumes exactly after the last committed chunk: no row twice, none lost.
+Once a chunk commits, its new leads, status changes and list additions go to the trigger dispatcher in one batch
+(`_dispatch`, core/journey_intake.py), so that `lead_created` (source `import`) and other triggers start journeys.
 """
 
 from __future__ import annotations
@@ -20,10 +22,13 @@ from pathlib import Path
 from typing import Any
 
 import structlog
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from core.db import session_factory
+from core.journey_intake import dispatch_events, dispatched_rows, lead_event_journey_events, mark_dispatched
 from core.storage import ObjectNotFound, Storage
 from core.tabular import FileFormat, Limits, iter_records
 from domain.custom_fields import FieldDefinition
@@ -40,6 +45,8 @@ from domain.suppression import CHANNEL_ADDRESS, address_hash_sql
 from models.payloads.imports import ImportCounts, ImportEnd, ImportInput, ImportOptions
 
 log = structlog.get_logger("herald.activities.imports")
+# A timeline row written by a chunk that may start journeys: (lead_events id, lead id, type, data).
+TimelineRow = tuple[int, int, str, dict[str, Any]]
 # A lead an import moved to `won` converted, as when its status is changed in the app (api/conversion_service.py's
 # record_won): credited to its latest human click within 30 days (last touch), valued at a numeric `deal_value` >= 0,
 # recorded once per lead and UTC day (dedupe key `won:<lead>:<date>`), and noted on its timeline. Parameters: $1 the
@@ -144,6 +151,7 @@ class ImportActivities:
         self.max_rows = max_rows
         self.max_cell = max_cell
         self.chunk_rows = chunk_rows
+        self._sessions: async_sessionmaker[AsyncSession] | None = None  # made on first dispatch
 
     # -- prepare ---------------------------------------------------------------------------------------------------
 
@@ -229,18 +237,23 @@ class ImportActivities:
                         # Safe without the per-commit flush: a crash loses whole trailing chunks together with
                         # their resume point, so the retry redoes exactly those chunks.
                         await raw.execute("SET LOCAL synchronous_commit = off")
-                        await self._write_chunk(raw, input, options, chunk, actor)
-                    activity.heartbeat({"next_row": chunk.next_row, "next_offset": chunk.next_offset})
+                        timeline = await self._write_chunk(raw, input, options, chunk, actor)
+                    resume = {"next_row": chunk.next_row, "next_offset": chunk.next_offset}
+                    if timeline:  # committed: the chunk's leads created, moved to a status, added to the list
+                        await _heartbeating(self._dispatch(input.workspace_id, timeline), resume)
+                    activity.heartbeat(resume)
         return await self._counts(input.import_id)
 
     async def _write_chunk(
         self, raw: Any, input: ImportInput, options: ImportOptions, chunk: Chunk, actor: str
-    ) -> None:
+    ) -> list[TimelineRow]:
+        """Writes the chunk; the timeline rows that may start journeys (dispatched once the chunk commits)."""
         ws, import_id = input.workspace_id, input.import_id
         rejections = [*chunk.refused, *chunk.duplicates]
         skipped = 0  # in-file duplicates (they are in the report too) and existing leads left alone by "skip"
         duplicates = len(chunk.duplicates)
         imported = updated = 0
+        timeline: list[TimelineRow] = []
         if chunk.stage:
             await raw.copy_records_to_table("import_stage", records=chunk.stage, columns=STAGE_COLUMNS)
             # Duplicates of rows from earlier chunks (the keys table remembers the first row of each key).
@@ -264,25 +277,28 @@ class ImportActivities:
             await self._match_existing(raw, ws, options.dedupe_key)
             rejections += await self._refuse_email_clashes(raw, ws, options, chunk)
             await self._apply_suppressions(raw, ws)
-            imported, refused = await self._insert_new(raw, ws, import_id, options, actor, chunk)
+            imported, refused = await self._insert_new(raw, ws, import_id, options, actor, chunk, timeline)
             rejections += refused
             if options.on_duplicate == "skip":
                 skipped += await raw.fetchval(
                     "SELECT count(*) FROM import_stage WHERE lead_id IS NOT NULL AND NOT created"
                 )
             else:
-                updated = await self._update_existing(raw, ws, import_id, options, actor)
+                updated = await self._update_existing(raw, ws, import_id, options, actor, timeline)
             if options.list_id is not None:
-                await raw.execute(
+                added = await raw.fetch(
                     "WITH added AS (INSERT INTO list_members (list_id, lead_id, mode, added_at) "
                     "SELECT $2, lead_id, 'include', now() FROM import_stage WHERE lead_id IS NOT NULL "
                     "ON CONFLICT DO NOTHING RETURNING lead_id) "
                     "INSERT INTO lead_events (workspace_id, lead_id, type, data, actor, created_at) "
-                    "SELECT $1, lead_id, 'added_to_list', jsonb_build_object('list_id', $2::int), $3, now() FROM added",
+                    "SELECT $1, lead_id, 'added_to_list', jsonb_build_object('list_id', $2::int), $3, now() FROM added "
+                    "RETURNING id, lead_id",
                     ws,
                     options.list_id,
                     actor,
                 )
+                list_data = {"list_id": options.list_id}
+                timeline += [(r["id"], r["lead_id"], "added_to_list", list_data) for r in added]
         if rejections:
             await raw.copy_records_to_table(
                 "import_rejections",
@@ -305,6 +321,33 @@ class ImportActivities:
             chunk.next_offset,
             len(rejections),
         )
+        return timeline
+
+    async def _dispatch(self, workspace_id: int, timeline: list[TimelineRow]) -> None:
+        """The committed chunk's timeline rows to the trigger dispatcher (core/journey_intake.py): journeys start
+        for the leads it created, moved to a status or added to the list. Nothing is dispatched before its chunk
+        commits; the rows dispatched leave the outbox, and those of an attempt that died before dispatching them
+        (or whose dispatch failed) are dispatched by TriggerSweepWorkflow. Errors are logged: the import goes on."""
+        try:
+            client = activity.client()
+        except RuntimeError:
+            log.warning("no Temporal client: imported leads start no journeys")
+            return
+        if self._sessions is None:
+            self._sessions = session_factory(self.engine)
+        events = [event for row in timeline for event in lead_event_journey_events(*row)]
+        try:
+            outcomes = await dispatch_events(client, self._sessions, workspace_id, events, activity.info().task_queue)
+        except Exception as error:
+            log.error("imported leads not dispatched", events=len(events), error=f"{type(error).__name__}: {error}")
+            return
+        failed = sum(1 for outcome in outcomes if outcome.error is not None)
+        if failed:
+            log.error("imported leads not all dispatched", events=len(events), failed=failed)
+        try:
+            await mark_dispatched(self._sessions, dispatched_rows(outcomes, [row[0] for row in timeline]))
+        except Exception as error:  # the sweep dispatches them again: same event ids, nothing starts twice
+            log.warning("dispatched timeline rows not marked", error=f"{type(error).__name__}: {error}")
 
     async def _match_existing(self, raw: Any, ws: int, key: str) -> None:
         if key == "phone":
@@ -353,7 +396,14 @@ class ImportActivities:
             )
 
     async def _insert_new(
-        self, raw: Any, ws: int, import_id: int, options: ImportOptions, actor: str, chunk: Chunk
+        self,
+        raw: Any,
+        ws: int,
+        import_id: int,
+        options: ImportOptions,
+        actor: str,
+        chunk: Chunk,
+        timeline: list[TimelineRow],
     ) -> tuple[int, list[tuple[int, str, str]]]:
         consent = _consent_sql(options, new=True, param="$6")
         key = options.dedupe_key
@@ -380,7 +430,7 @@ class ImportActivities:
             )
             INSERT INTO lead_events (workspace_id, lead_id, type, data, actor, created_at)
             SELECT $1, lead_id, 'created', jsonb_build_object('source', 'import', 'import_id', $4::int), $5, now()
-            FROM marked RETURNING lead_id
+            FROM marked RETURNING id, lead_id
             """,
             ws,
             options.source,
@@ -389,6 +439,8 @@ class ImportActivities:
             actor,
             *consent["args"],
         )
+        created_data = {"source": "import", "import_id": import_id}
+        timeline += [(r["id"], r["lead_id"], "created", created_data) for r in created]
         # Rows still without a lead lost a race or clash on another unique value (email or external id).
         lost = await raw.fetch("SELECT row_number FROM import_stage WHERE lead_id IS NULL")
         refused = []
@@ -402,7 +454,9 @@ class ImportActivities:
             ]
         return len(created), refused
 
-    async def _update_existing(self, raw: Any, ws: int, import_id: int, options: ImportOptions, actor: str) -> int:
+    async def _update_existing(
+        self, raw: Any, ws: int, import_id: int, options: ImportOptions, actor: str, timeline: list[TimelineRow]
+    ) -> int:
         overwrite = options.on_duplicate == "overwrite"
         sets = []
         for name in TEXT_FIELDS:
@@ -437,7 +491,7 @@ class ImportActivities:
             f"consent_details = {consent['details']}",
             "updated_at = now()",
         ]
-        result = await raw.fetchval(
+        result = await raw.fetchrow(
             f"""
             WITH changed AS (
                 UPDATE leads l SET {", ".join(sets)}
@@ -448,11 +502,13 @@ class ImportActivities:
                 INSERT INTO lead_events (workspace_id, lead_id, type, data, actor, created_at)
                 SELECT $1, id, 'status_changed', jsonb_build_object('from', old_status, 'to', status), $4, now()
                 FROM changed WHERE old_status IS DISTINCT FROM status
+                RETURNING id, lead_id, data
             ), update_events AS (
                 INSERT INTO lead_events (workspace_id, lead_id, type, data, actor, created_at)
                 SELECT $1, id, 'updated_by_import', jsonb_build_object('import_id', $3::int), $4, now() FROM changed
             )
-            SELECT count(*) FROM changed
+            SELECT (SELECT count(*) FROM changed) AS updated,
+                (SELECT coalesce(json_agg(json_build_array(id, lead_id, data)), '[]') FROM status_events) AS statuses
             """,
             ws,
             options.tags,
@@ -460,7 +516,10 @@ class ImportActivities:
             actor,
             *consent["args"],
         )
-        return int(result)
+        statuses = result["statuses"]
+        for row_id, lead_id, data in json.loads(statuses) if isinstance(statuses, str) else statuses:
+            timeline.append((row_id, lead_id, "status_changed", data))
+        return int(result["updated"])
 
     # -- finish ----------------------------------------------------------------------------------------------------
 

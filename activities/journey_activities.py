@@ -15,8 +15,11 @@ Exactly once, per journey step (`seq`, the step's number in the journey; the wor
 Errors: a permanent failure (provider refusal, HTTP 4xx, an impossible change) is a non-retryable `ActionFailed`,
 a broken definition a `ConfigurationError` / `TemplateError`, a deleted lead `LeadGone`, a deleted journeys row
 `JourneyGone`; anything else is retried under the node's retry policy, and the send marks its delivery failed on
-the node's last attempt. Lead changes write the lead's timeline (`lead_events`) like the API, so other automations
-can trigger from them, but nothing here dispatches them yet (the API's dispatcher does, for its own writes).
+the node's last attempt. Lead changes write the lead's timeline (`lead_events`) like the API and, once committed,
+dispatch its events (core/journey_intake.py), so that automation A's change can start automation B; a retried attempt
+dispatches them again (same event ids), and a lead changed by automations too often is taken for a loop
+(MAX_AUTOMATED_CHANGES). The dispatcher's loaders (`load_published`, `load_dispatch_targets`, `lead_matches`...)
+live in core/journey_intake.py and are re-exported here.
 
 Mode "simulation" (the simulator) runs every action as a dry run: nothing is sent or written (but the journey's own
 steps), and the outcome says what would have been done, addresses masked.
@@ -26,6 +29,7 @@ from __future__ import annotations
 
 import json
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -50,17 +54,29 @@ from activities.render_context import LEAD_COLUMNS, WorkspaceRenderInfo, workspa
 from activities.send_guard import finish_even_if_cancelled
 from activities.smtp_pool import SmtpPool
 from activities.user_mail import user_email
-from core.journeys import Dispatched, PublishedAutomation, enter
+from core.journey_intake import (  # noqa: F401 - DispatchTargets, lead_matches, load_dispatch_targets: re-exported
+    WAITABLE_KINDS,
+    DispatchTargets,
+    dispatch_events,
+    dispatched_rows,
+    lead_event_journey_events,
+    lead_matches,
+    load_dispatch_targets,
+    load_histories,
+    load_published,
+    may_trigger,
+)
+from core.journeys import Dispatched, enter
+from core.secrets import SecretBox, SecretUnavailable, read_secret
 from core.settings import Settings
 from core.signing import media_url_rewriter
-from domain.automation_graph import parse_graph, trigger_nodes
+from domain.automation_graph import trigger_nodes
 from domain.campaign_tracks import address_of, channel_skip_reason
 from domain.custom_fields import CustomFieldError, FieldDefinition, merge_custom_values, validate_custom_values
 from domain.filters import FilterContext, FilterError, compile_filter, parse_filter
 from domain.journey_steps import EntryHistory, round_robin_pick
 from domain.lists import filter_context_from
 from domain.rendering import TemplateError, message_context, render_string
-from models.automations import RUNNING_JOURNEY_STATUSES
 from models.leads import Lead
 from models.payloads.automation import (
     AddTagNode,
@@ -105,6 +121,14 @@ ACTION_LEAD_COLUMNS = (
 )
 FINAL_STATUSES = ("completed", "exited", "failed", "goal_met")
 ACTOR = "automation:{automation_id}"  # lead_events.actor of a journey's changes
+LEAD_EVENTS_DETAIL = "lead_events"  # the outcome's detail: ids of the timeline rows a lead change wrote
+# The outcome's detail: the journey events of the change that a wait or a goal could look for (JourneyEvent dumps).
+# The journey that made the change is not signalled them (_dispatch_changes): it reads them here instead, and takes
+# them out of the step's detail (workflows/journey.py, patch OWN_LEAD_CHANGES).
+OWN_EVENTS_DETAIL = "own_events"
+# More journey-made changes of one lead per minute than this: a loop between automations (A's change triggers B,
+# whose change triggers A...) is suspected, and the changes stop starting journeys until the rate falls.
+MAX_AUTOMATED_CHANGES = 60
 
 
 def _permanent(message: str, kind: str = ACTION_FAILED) -> ApplicationError:
@@ -443,14 +467,19 @@ class JourneyActivities:
         with the lead's timeline event, so a retried attempt changes nothing twice."""
         node = input.node
         self._bind(input)
-        _lead, goal = await self._start(input)
-        if goal is not None:
-            return goal
         if input.mode == "simulation":
-            return ActionOutcome(result="succeeded", detail={"would": _describe_change(node)})
-        async with self.sessions() as session:
+            _lead, goal = await self._start(input)
+            return goal or ActionOutcome(result="succeeded", detail={"would": _describe_change(node)})
+        changes: list[tuple[int, str, dict[str, Any]]] = []
+        async with self.sessions() as session:  # one session (and transaction) for the checks and the change
+            _lead, goal = await self._start(input, session)
+            if goal is not None:
+                return goal
             done = await self._claim_action(session, input, "done")
             if done is not None:
+                await session.close()
+                # An earlier attempt made the change but may have died before dispatching it: again (same ids).
+                await self._dispatch_changes(input, done.detail.get(LEAD_EVENTS_DETAIL) or [])
                 return done
             current = (
                 await session.execute(
@@ -460,7 +489,7 @@ class JourneyActivities:
             ).one_or_none()
             if current is None:
                 raise _lead_gone(input.lead_id)
-            outcome = await self._change(session, input, dict(current._mapping))
+            outcome = await self._change(session, input, dict(current._mapping), changes)
             await session.execute(
                 text(
                     "UPDATE journey_actions SET result = CAST(:r AS jsonb), updated_at = now() "
@@ -469,7 +498,65 @@ class JourneyActivities:
                 {"r": outcome.model_dump_json(), "j": input.journey_id, "s": input.seq},
             )
             await session.commit()
+        await self._dispatch_changes(input, changes)
         return outcome.model_copy(update={"attempt": activity.info().attempt})
+
+    async def _dispatch_changes(
+        self, input: ActionInput, changes: list[tuple[int, str, dict[str, Any]]] | list[int]
+    ) -> None:
+        """The committed change's timeline events to the dispatcher, so that it can start or signal journeys of
+        other automations (and of this lead's other journeys). Not the journey that made the change: it has the
+        events in its action's outcome (OWN_EVENTS_DETAIL), and a signal to it would cost it another workflow
+        task (or fail the task that runs the change as a local activity). `changes`: (row id, type, data), or the
+        row ids recorded by an earlier attempt. A lead changed by automations more than MAX_AUTOMATED_CHANGES times
+        in a minute is taken for a loop between automations: its changes are still made, but start nothing. Errors
+        are logged: the change is done, and its journey goes on. Rows dispatched, or held back by the loop guard,
+        leave the outbox (migration 0015); the others are TriggerSweepWorkflow's."""
+        if not changes or input.mode == "simulation":
+            return
+        if self.client is None:
+            log.warning("no Temporal client: journey-made lead changes start no journeys")
+            return
+        try:
+            # One session for the loop guard, the dispatch (its reads) and the outbox rows.
+            async with self.sessions() as session:
+                if isinstance(changes[0], int):
+                    rows = await session.execute(
+                        text("SELECT id, type, data FROM lead_events WHERE id = ANY(:ids) AND lead_id = :l"),
+                        {"ids": list(changes), "l": input.lead_id},
+                    )
+                    changes = [(row.id, row.type, row.data) for row in rows]
+                recent = (
+                    await session.execute(
+                        text(
+                            "SELECT count(*) FROM (SELECT 1 FROM lead_events WHERE lead_id = :l "
+                            "AND actor LIKE 'automation:%' AND created_at > now() - interval '1 minute' "
+                            "ORDER BY id DESC LIMIT :cap) recent"
+                        ),
+                        {"l": input.lead_id, "cap": MAX_AUTOMATED_CHANGES + 1},
+                    )
+                ).scalar_one()
+                row_ids = [row_id for row_id, _type, _data in changes]  # type: ignore[misc]
+                if recent > MAX_AUTOMATED_CHANGES:
+                    log.error("automation loop suspected: the lead's changes start no journeys", last_minute=recent)
+                    done = row_ids  # deliberately not dispatched: not for the sweep
+                else:
+                    events = [
+                        event
+                        for row_id, type_, data in changes  # type: ignore[misc]
+                        for event in lead_event_journey_events(row_id, input.lead_id, type_, data)
+                    ]
+                    outcomes = await dispatch_events(
+                        self.client, session, input.workspace_id, events, self.task_queue, exclude={input.workflow_id}
+                    )
+                    done = dispatched_rows(outcomes, row_ids)  # failed ones: the sweep's
+                if done:  # core.journey_intake.mark_dispatched's statement, in this session
+                    await session.execute(
+                        text("DELETE FROM lead_event_outbox WHERE lead_event_id = ANY(:ids)"), {"ids": done}
+                    )
+                    await session.commit()
+        except Exception as error:
+            log.error("journey-made lead change not dispatched", error=f"{type(error).__name__}: {error}")
 
     @activity.defn
     async def notify_user(self, input: ActionInput) -> ActionOutcome:
@@ -542,16 +629,15 @@ class JourneyActivities:
         """An HTTP call with the node's method, headers and body (URL path, query and body rendered with the lead
         in the sandbox; the host is the node's, never a template's). 2xx succeeds; 408, 429, 5xx, timeouts and
         connection errors are retried; any other answer fails for good. Each call carries `Idempotency-Key`
-        (journey workflow id and step), the same on a retry."""
+        (journey workflow id and step), the same on a retry, and with `auth_secret` the workspace secret's value as
+        its `Authorization` header, read (and decrypted) at each call: a secret that is missing or cannot be
+        decrypted fails the node for good (ConfigurationError naming it), so its fallback is taken."""
         node = _node(input, CallWebhookNode)
         config = node.config
         self._bind(input)
         lead, goal = await self._start(input)
         if goal is not None:
             return goal
-        if config.auth_secret is not None:
-            # Workspace secrets have no table yet (api/automation_context.py): such a node cannot be published.
-            raise _permanent(f"secret '{config.auth_secret}' is not available", CONFIGURATION_ERROR)
         context = await self._context(input, lead)
         try:
             url = render_string(config.url, context).strip()
@@ -562,6 +648,8 @@ class JourneyActivities:
         if (actual.scheme, actual.netloc) != (expected.scheme, expected.netloc):
             raise _permanent("the rendered URL changed the host")
         if input.mode == "simulation":
+            if config.auth_secret is not None:
+                await self._secret(input, config.auth_secret, touch=False)  # a missing one fails the dry run too
             return ActionOutcome(
                 result="succeeded", detail={"would": f"{config.method} {expected.netloc}{actual.path}"}
             )
@@ -575,6 +663,8 @@ class JourneyActivities:
             "Idempotency-Key": f"{input.workflow_id}:{input.seq}",
             "User-Agent": "Herald-Automations/1",
         }
+        if config.auth_secret is not None:
+            headers["Authorization"] = await self._secret(input, config.auth_secret, touch=True)
         if body is not None and not any(name.lower() == "content-type" for name in headers):
             headers["Content-Type"] = "application/json" if body.lstrip().startswith(("{", "[")) else "text/plain"
         try:
@@ -655,9 +745,12 @@ class JourneyActivities:
             mode=input.mode,
         )
 
-    async def _start(self, input: ActionInput) -> tuple[dict[str, Any], ActionOutcome | None]:
-        """The lead (LeadGone when deleted), and the outcome when a filter goal is met (nothing is done then)."""
-        async with self.sessions() as session:
+    async def _start(
+        self, input: ActionInput, within: AsyncSession | None = None
+    ) -> tuple[dict[str, Any], ActionOutcome | None]:
+        """The lead (LeadGone when deleted), and the outcome when a filter goal is met (nothing is done then);
+        in the session given, else in one of its own."""
+        async with nullcontext(within) if within is not None else self.sessions() as session:
             row = (
                 await session.execute(
                     text(f"SELECT {', '.join(ACTION_LEAD_COLUMNS)} FROM leads WHERE id = :l AND workspace_id = :w"),
@@ -881,6 +974,18 @@ class JourneyActivities:
             )
             await session.commit()
 
+    async def _secret(self, input: ActionInput, name: str, *, touch: bool) -> str:
+        """The value of the workspace secret a webhook names (`touch`: its `last_used_at` stamped). A missing or
+        undecryptable one is a non-retryable ConfigurationError naming it; the value is never logged."""
+        box = SecretBox.from_settings(self.settings)
+        async with self.sessions() as session:
+            try:
+                value = await read_secret(session, box, input.workspace_id, name, touch=touch)
+            except SecretUnavailable as exc:
+                raise _permanent(str(exc), CONFIGURATION_ERROR) from None
+            await session.commit()
+        return value
+
     def _client_http(self) -> httpx.AsyncClient:
         if self._http is None:
             self._http = guarded_http_client(allow_private=self.settings.automation_webhooks_allow_private)
@@ -892,7 +997,13 @@ class JourneyActivities:
 
     # --- Lead changes ---------------------------------------------------------------------------------------------
 
-    async def _change(self, session: AsyncSession, input: ActionInput, lead: dict[str, Any]) -> ActionOutcome:
+    async def _change(
+        self,
+        session: AsyncSession,
+        input: ActionInput,
+        lead: dict[str, Any],
+        written: list[tuple[int, str, dict[str, Any]]],
+    ) -> ActionOutcome:
         node = input.node
         config: Any = node.config
         events: list[tuple[str, dict[str, Any]]] = []
@@ -926,19 +1037,33 @@ class JourneyActivities:
                 {"id": input.lead_id, **values},
             )
         for type_, data in events:
-            await session.execute(
-                text(
-                    "INSERT INTO lead_events (workspace_id, lead_id, type, data, actor, created_at) "
-                    "VALUES (:w, :l, :type, CAST(:data AS jsonb), :actor, now())"
-                ),
-                {
-                    "w": input.workspace_id,
-                    "l": input.lead_id,
-                    "type": type_,
-                    "data": json.dumps(data, default=str),
-                    "actor": ACTOR.format(automation_id=input.automation_id),
-                },
-            )
+            row_id = (
+                await session.execute(
+                    text(
+                        "INSERT INTO lead_events (workspace_id, lead_id, type, data, actor, created_at) "
+                        "VALUES (:w, :l, :type, CAST(:data AS jsonb), :actor, now()) RETURNING id"
+                    ),
+                    {
+                        "w": input.workspace_id,
+                        "l": input.lead_id,
+                        "type": type_,
+                        "data": json.dumps(data, default=str),
+                        "actor": ACTOR.format(automation_id=input.automation_id),
+                    },
+                )
+            ).scalar_one()
+            if may_trigger(type_, data):
+                written.append((row_id, type_, json.loads(json.dumps(data, default=str))))
+        if written:  # a retried attempt finds them in the recorded outcome, to dispatch them again
+            outcome.detail[LEAD_EVENTS_DETAIL] = [row_id for row_id, _type, _data in written]
+            own = [
+                event.model_dump(mode="json", exclude_defaults=True)
+                for row_id, type_, data in written
+                for event in lead_event_journey_events(row_id, input.lead_id, type_, data)
+                if event.kind in WAITABLE_KINDS
+            ]
+            if own:
+                outcome.detail[OWN_EVENTS_DETAIL] = own
         return outcome
 
     async def _update_field(
@@ -1071,99 +1196,6 @@ class JourneyActivities:
             changes["owner_id"] = user_id
             events.append(("field_changed", {"field": "owner_id", "from": lead["owner_id"], "to": user_id}))
         return ActionOutcome(result="succeeded", detail={**detail, "owner_id": user_id})
-
-
-# --- Loading what the dispatcher needs (worker-side callers; the API may use the same queries) ----------------------
-
-
-@dataclass(frozen=True)
-class DispatchTargets:
-    """The arguments of core.journeys.dispatch for one lead: the workspace's active automations, the lead's entry
-    history per automation, and the workflow ids of its running journeys."""
-
-    automations: list[PublishedAutomation]
-    histories: dict[int, EntryHistory]
-    running: list[str]
-
-
-async def load_published(session: AsyncSession, workspace_id: int, automation_id: int) -> PublishedAutomation | None:
-    """An active automation's published version and graph (None: not active, unpublished, or another workspace's)."""
-    found = await _published(session, workspace_id, automation_id)
-    return found[0] if found else None
-
-
-async def _published(session: AsyncSession, workspace_id: int, automation_id: int | None) -> list[PublishedAutomation]:
-    rows = await session.execute(
-        text(
-            "SELECT a.id, v.version, v.graph FROM automations a "
-            "JOIN automation_versions v ON v.automation_id = a.id AND v.version = a.published_version "
-            "WHERE a.workspace_id = :w AND a.status = 'active' "
-            "AND (CAST(:a AS integer) IS NULL OR a.id = CAST(:a AS integer)) ORDER BY a.id"
-        ),
-        {"w": workspace_id, "a": automation_id},
-    )
-    found = []
-    for row in rows:
-        graph, problems = parse_graph(row.graph if isinstance(row.graph, dict) else json.loads(row.graph))
-        if graph is None:
-            log.warning("published automation does not parse", automation_id=row.id, problems=len(problems))
-            continue
-        found.append(PublishedAutomation(row.id, row.version, graph))
-    return found
-
-
-async def load_histories(session: AsyncSession, lead_id: int, automation_ids: list[int]) -> dict[int, EntryHistory]:
-    """The lead's live and test journeys per automation: running and finished."""
-    rows = await session.execute(
-        text(
-            "SELECT automation_id, count(*) FILTER (WHERE status = ANY(:running)) AS active, "
-            "count(*) FILTER (WHERE NOT status = ANY(:running)) AS finished FROM journeys "
-            "WHERE lead_id = :l AND automation_id = ANY(:ids) AND mode <> 'simulation' GROUP BY automation_id"
-        ),
-        {"l": lead_id, "ids": automation_ids, "running": list(RUNNING_JOURNEY_STATUSES)},
-    )
-    return {row.automation_id: EntryHistory(active=row.active, finished=row.finished) for row in rows}
-
-
-async def load_dispatch_targets(session: AsyncSession, workspace_id: int, lead_id: int) -> DispatchTargets:
-    automations = await _published(session, workspace_id, None)
-    histories = await load_histories(session, lead_id, [a.automation_id for a in automations])
-    running = await session.execute(
-        text(
-            "SELECT DISTINCT workflow_id FROM journeys WHERE lead_id = :l AND workspace_id = :w "
-            "AND status = ANY(:running) AND mode <> 'simulation' ORDER BY workflow_id"
-        ),
-        {"l": lead_id, "w": workspace_id, "running": list(RUNNING_JOURNEY_STATUSES)},
-    )
-    return DispatchTargets(automations, histories, list(running.scalars()))
-
-
-async def lead_matches(
-    session: AsyncSession, workspace_id: int, lead_id: int, tree: dict[str, Any], statuses: list[str] | None = None
-) -> bool:
-    """Whether the lead matches a filter tree now (an enrollment filter); False for an invalid tree."""
-    if statuses is None:
-        statuses = list(
-            (
-                await session.execute(text("SELECT lead_statuses FROM workspaces WHERE id = :w"), {"w": workspace_id})
-            ).scalar()
-            or []
-        )
-    definitions = await session.execute(
-        text("SELECT key, type, choices FROM custom_field_definitions WHERE workspace_id = :w"), {"w": workspace_id}
-    )
-    ctx = filter_context_from(workspace_id, datetime.now(UTC), statuses, list(definitions))
-    try:
-        condition = compile_filter(parse_filter(tree), ctx)
-    except FilterError:
-        return False
-    query = (
-        select(literal(1))
-        .select_from(LEADS)
-        .where(LEADS.c.id == lead_id, LEADS.c.workspace_id == workspace_id, condition)
-        .limit(1)
-    )
-    return (await session.execute(query)).scalar() is not None
 
 
 # --- Small helpers ----------------------------------------------------------------------------------------------------

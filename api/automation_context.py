@@ -2,9 +2,10 @@
 fields, as a `GraphContext` for `domain.automation_graph.validate_graph`.
 
 Only the ids the graph names are looked up, through the same helpers as campaign flows (`template_catalogue`,
-`filter_context`, the audience's list lookup), so a template, list, member or campaign of another workspace simply
-does not exist here. Used by the builder's stateless check (`POST /api/automations/validate`) and meant for saving
-and publishing as well.
+`filter_context`, the audience's list lookup), so a template, list, member, campaign or automation of another
+workspace simply does not exist here; so with the workspace secrets a webhook's `auth_secret` names. Used by the
+builder's stateless check (`POST /api/automations/validate`), the draft's problems (`GET /api/automations/{id}`)
+and publishing.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from api.campaign_service import _list_refs, template_catalogue
 from api.lead_service import filter_context
 from api.scoping import Scope
 from domain.automation_graph import GraphContext
+from models.automations import Automation
 from models.campaigns import Campaign
 from models.payloads.automation import (
     MAX_ID,
@@ -24,12 +26,14 @@ from models.payloads.automation import (
     AddToListNode,
     AssignOwnerNode,
     AutomationGraph,
+    CallWebhookNode,
     CampaignInteractionNode,
     NotifyUserNode,
     RemoveFromListNode,
     SendMessageNode,
     StartAutomationNode,
 )
+from models.secrets import WorkspaceSecret
 from models.workspaces import Membership
 
 
@@ -72,14 +76,12 @@ async def graph_context(
     graph: AutomationGraph,
     *,
     automation_id: int | None = None,
-    automation_ids: Collection[int] = (),
-    secret_names: Collection[str] = (),
 ) -> GraphContext:
-    """The caller's workspace as `validate_graph` needs it for this graph.
+    """The caller's workspace as `validate_graph` needs it for this graph; `automation_id`: the automation being
+    checked (a `start_automation` node may not name it).
 
-    `automation_ids` (the workspace's automations among `referenced_ids(graph)["automations"]`, which a
-    `start_automation` node may name) and `secret_names` (webhook secrets) are given by the caller: the builder's check
-    has neither table to read yet, so until then every such reference is unknown."""
+    The secrets it names are read FOR KEY SHARE: a secret being deleted meanwhile is waited for (and then unknown),
+    and its deletion waits for a publication that found it (api/routes/secrets.py then sees the new version)."""
     ids = referenced_ids(graph)
     catalogue = await template_catalogue(scope, ids["templates"])
     lists, _missing = await _list_refs(scope, ids["lists"], "lists")
@@ -91,13 +93,26 @@ async def graph_context(
     if ids["campaigns"]:
         query = select(Campaign.id).where(scope.where(Campaign), col(Campaign.id).in_(ids["campaigns"]))
         campaigns = {campaign_id for campaign_id in (await scope.session.exec(query)).all() if campaign_id is not None}
+    automations: Collection[int] = ()
+    if ids["automations"]:
+        query = select(Automation.id).where(scope.where(Automation), col(Automation.id).in_(ids["automations"]))
+        automations = {found for found in (await scope.session.exec(query)).all() if found is not None}
+    secret_names: Collection[str] = ()
+    named = {node.config.auth_secret for node in graph.nodes if isinstance(node, CallWebhookNode)}
+    if named - {None}:
+        secrets = (
+            select(WorkspaceSecret.name)
+            .where(scope.where(WorkspaceSecret), col(WorkspaceSecret.name).in_(sorted(named - {None})))
+            .with_for_update(read=True, key_share=True)
+        )
+        secret_names = set((await scope.session.exec(secrets)).all())
     return GraphContext(
         filter_context=await filter_context(scope),
         template_channels=catalogue.channels,
         template_versions=catalogue.versions,
         list_kinds={ref.id: ref.kind for ref in lists},
         user_ids=users,
-        automation_ids=automation_ids,
+        automation_ids=automations,
         campaign_ids=campaigns,
         secret_names=secret_names,
         automation_id=automation_id,

@@ -11,6 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import Client
 
 from api.errors import ApiError
+from api.journey_dispatch import committed_events, journey_intake
 from core.settings import Settings
 from core.storage import Storage
 from core.temporal import connect, ensure_search_attributes
@@ -47,8 +48,16 @@ def get_settings(request: Request) -> Settings:
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    async with request.app.state.sessions() as session:
-        yield session
+    """The request's session; once the request is over (after its response is sent), the journey events its
+    committed changes queued are dispatched (api/journey_dispatch.py)."""
+    session = request.app.state.sessions()
+    try:
+        async with session:
+            yield session
+    finally:
+        committed = committed_events(session)
+        if committed:
+            await journey_intake(request.app).dispatch_committed(committed)
 
 
 async def get_temporal(request: Request) -> Client:

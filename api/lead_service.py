@@ -12,8 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from api.errors import ApiError
+from api.journey_dispatch import after_commit, lead_event_after_commit
 from api.schemas_leads import LeadOut, LeadPage
 from api.scoping import Scope
+from core.journey_intake import lead_event_journey_events, may_trigger
 from domain.contacts import ContactError, infer_timezone, normalise_country, normalise_phone
 from domain.custom_fields import CustomFieldError, FieldDefinition, merge_custom_values, validate_custom_values
 from domain.filters import FilterContext, FilterError, compile_filter, parse_filter
@@ -173,24 +175,35 @@ async def apply_fields(scope: Scope, lead: Lead, changes: dict[str, Any], *, cre
     return diff
 
 
-def record_event(scope: Scope, lead_id: int, type_: str, data: dict[str, Any] | None = None) -> None:
-    scope.add(LeadEvent(lead_id=lead_id, type=type_, data=data or {}, actor=scope.context.actor))
+def record_event(scope: Scope, lead_id: int, type_: str, data: dict[str, Any] | None = None) -> LeadEvent:
+    """Adds a timeline row to the transaction; the journey events it makes (a status change, a tag, a list...) are
+    dispatched once it commits (api/journey_dispatch.py)."""
+    event = scope.add(LeadEvent(lead_id=lead_id, type=type_, data=data or {}, actor=scope.context.actor))
+    if may_trigger(type_, event.data):
+        lead_event_after_commit(scope.session, event)
+    return event
 
 
 TIMELINE_SQL = text(
     "INSERT INTO lead_events (workspace_id, lead_id, type, data, actor, created_at) "
-    "VALUES (:w, :lead_id, :type, CAST(:data AS jsonb), :actor, now())"
+    "VALUES (:w, :lead_id, :type, CAST(:data AS jsonb), :actor, now()) RETURNING id"
 )
 
 
 async def note_on_timeline(
     session: AsyncSession, workspace_id: int, lead_id: int, type_: str, data: dict[str, Any], actor: str
-) -> None:
+) -> int:
     """`record_event` for callers without a Scope: public links and provider webhooks, whose actor is the recipient
-    or the provider."""
-    await session.execute(
-        TIMELINE_SQL, {"w": workspace_id, "lead_id": lead_id, "type": type_, "data": json.dumps(data), "actor": actor}
-    )
+    or the provider. Returns the row's id; its journey events (a conversion...) are dispatched after commit."""
+    row_id = (
+        await session.execute(
+            TIMELINE_SQL,
+            {"w": workspace_id, "lead_id": lead_id, "type": type_, "data": json.dumps(data), "actor": actor},
+        )
+    ).scalar_one()
+    if may_trigger(type_, data):
+        after_commit(session, workspace_id, lead_event_journey_events(row_id, lead_id, type_, data))
+    return row_id
 
 
 def events_for_changes(scope: Scope, lead_id: int, diff: dict[str, Any]) -> None:

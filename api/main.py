@@ -13,6 +13,7 @@ from temporalio.client import Client
 
 from api.deps import TemporalProvider
 from api.errors import ApiError, ErrorBody, install_error_handlers
+from api.journey_dispatch import JourneyIntake
 from api.middleware import install_middleware
 from api.routes import (
     analytics,
@@ -20,12 +21,16 @@ from api.routes import (
     audit,
     auth,
     automation_drafts,
+    automation_monitoring,
+    automation_simulations,
+    automations,
     brand,
     bulk_file,
     campaigns,
     content_blocks,
     conversions,
     custom_fields,
+    events,
     exports,
     health,
     imports,
@@ -42,6 +47,7 @@ from api.routes import (
     public_tracking,
     public_unsubscribe,
     reports,
+    secrets,
     template_folders,
     templates,
     workspaces,
@@ -69,9 +75,11 @@ def create_app(settings: Settings | None = None, temporal_client: Client | None 
         app.state.sessions = session_factory(engine)
         app.state.temporal = TemporalProvider(settings, temporal_client)
         app.state.storage = storage_from_settings(settings)
-        app.state.tracking = TrackingRecorder(engine)
+        app.state.journeys = JourneyIntake(settings, app.state.sessions, app.state.temporal)
+        app.state.tracking = TrackingRecorder(engine, on_committed=app.state.journeys.tracked)
         yield
         await app.state.tracking.close()
+        await app.state.journeys.close()
         await engine.dispose()
 
     app = FastAPI(
@@ -100,10 +108,12 @@ def create_app(settings: Settings | None = None, temporal_client: Client | None 
         workspaces,
         members,
         api_keys,
+        secrets,
         audit,
         custom_fields,
         leads,
         lead_interactions,
+        events,
         bulk_file,
         exports,
         imports,
@@ -114,7 +124,10 @@ def create_app(settings: Settings | None = None, temporal_client: Client | None 
         content_blocks,
         brand,
         campaigns,
-        automation_drafts,
+        automation_drafts,  # before automations: POST /api/automations/validate is not an automation's id
+        automations,
+        automation_monitoring,
+        automation_simulations,
         analytics,
         reports,
         conversions,

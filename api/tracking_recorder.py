@@ -13,7 +13,10 @@ trip, a single statement (`WRITE_SQL`, hence one transaction and one WAL flush) 
 3. stamps, in a data-modifying CTE, the deliveries that a person opened or clicked for the first time (`opened_at` /
    `clicked_at` stay the first ones; a click implies an open): a delivery stamped already is not updated again
    (no row version, no trigger row);
-4. inserts the events as one multi-row `INSERT ... SELECT`, in the order the requests came.
+4. inserts the events as one multi-row `INSERT ... SELECT`, in the order the requests came;
+5. returns, per delivery and kind of event, its journey and campaign: once the requests are answered, the recorder
+   hands them to `on_committed` (api/journey_dispatch.py: journeys waiting for an open, campaign-interaction
+   triggers), which only queues them for a background task.
 
 With no load a report waits for nothing but its own round trip; under load a batch amortises the commit, the
 statement-level triggers of `deliveries` and the Python cost of a round trip over every report it carries.
@@ -30,6 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -57,7 +61,7 @@ WRITE_SQL = (
     "WITH report AS (SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], "
     "$6::float8[]) WITH ORDINALITY AS r(delivery_id, type, url, agent, agent_reason, window_seconds, n)), "
     "event AS (SELECT r.n, d.id AS delivery_id, d.workspace_id, d.lead_id, c.campaign_id, d.run_id, d.step, "
-    "d.variant, d.channel, r.type, r.url, r.agent, "
+    "d.variant, d.channel, r.type, r.url, r.agent, d.journey_id, d.node_id, "
     f"coalesce(r.agent_reason, {timing_reason_sql(_SINCE_SENT, 'r.window_seconds')}) AS reason "
     "FROM report r JOIN deliveries d ON d.id = r.delivery_id JOIN campaign_runs c ON c.id = d.run_id "
     "WHERE d.id = ANY($1::bigint[])), "  # the deliveries by their key, whatever the statistics say
@@ -71,7 +75,9 @@ WRITE_SQL = (
     "SELECT workspace_id, delivery_id, lead_id, campaign_id, run_id, step, variant, channel, type, "
     "reason IS NOT NULL, url, jsonb_strip_nulls(jsonb_build_object('user_agent', agent, 'machine_reason', reason)) "
     "FROM event ORDER BY n) "
-    "SELECT DISTINCT delivery_id FROM event"
+    # One row per delivery and kind of event (its journey and campaign: for the journeys, after the commit).
+    "SELECT DISTINCT delivery_id, type, reason IS NOT NULL AS machine, workspace_id, lead_id, campaign_id, "
+    "journey_id, node_id FROM event"
 )
 
 
@@ -93,8 +99,15 @@ class TrackingRecorder:
     """Group commit of open and click events (module docstring). One per app process, made in its lifespan, which
     closes it."""
 
-    def __init__(self, engine: AsyncEngine, max_batch: int = MAX_BATCH, linger: float = LINGER_SECONDS) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        max_batch: int = MAX_BATCH,
+        linger: float = LINGER_SECONDS,
+        on_committed: Callable[[list[Any]], None] | None = None,
+    ) -> None:
         self._engine = engine
+        self._on_committed = on_committed
         self._max_batch = max_batch
         self._linger = linger
         self._queue: list[Report] = []
@@ -169,9 +182,15 @@ class TrackingRecorder:
                 await self._write_batch(raw, [report])
             return
         self.batches += 1
+        delivered = {row[0] for row in found}
         for report in batch:
             if not report.done.done():  # its request may have been cancelled meanwhile (the event stays)
-                report.done.set_result(report.delivery_id in found)
+                report.done.set_result(report.delivery_id in delivered)
+        if self._on_committed is not None and found:
+            try:  # the requests are answered already; the listener only queues (api/journey_dispatch.py)
+                self._on_committed(found)
+            except Exception as error:
+                log.error("tracking listener failed", error=str(error))
 
 
 def _fail(report: Report, error: BaseException) -> None:
@@ -179,8 +198,9 @@ def _fail(report: Report, error: BaseException) -> None:
         report.done.set_exception(error if isinstance(error, Exception) else RuntimeError("tracking stopped"))
 
 
-async def _write(raw: Any, batch: list[Report]) -> set[int]:
-    """One statement for the batch (module docstring); the ids of the deliveries that exist."""
+async def _write(raw: Any, batch: list[Report]) -> list[Any]:
+    """One statement for the batch (module docstring); per delivery that exists and kind of event written: the
+    delivery id first, its type, machine verdict, workspace, lead, campaign, journey and node."""
     deliveries, kinds, urls, agents, agent_reasons, windows = [], [], [], [], [], []
     for report in batch:
         deliveries.append(report.delivery_id)
@@ -193,5 +213,4 @@ async def _write(raw: Any, batch: list[Report]) -> set[int]:
         else:
             agent_reasons.append(click_agent_reason(report.agent))
             windows.append(CLICK_WINDOW_SECONDS)
-    rows = await raw.fetch(WRITE_SQL, deliveries, kinds, urls, agents, agent_reasons, windows)
-    return {row[0] for row in rows}
+    return await raw.fetch(WRITE_SQL, deliveries, kinds, urls, agents, agent_reasons, windows)

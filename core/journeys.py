@@ -3,8 +3,8 @@
 Used by the API (lead changes, `POST /api/events`), by the `start_automation` action and by the Schedules of date
 and recurring triggers. It holds no database code: the caller passes the workspace's active automations (their
 published version and graph), the lead's entry history per automation, the workflow ids of the lead's running
-journeys, and a check of a trigger's enrollment filter (activities/journey_activities.py has a loader for
-worker-side callers: `load_dispatch_targets`, `lead_matches`).
+journeys, and a check of a trigger's enrollment filter (core/journey_intake.py loads them:
+`load_dispatch_targets`, `lead_matches`, and `dispatch_events` does it all for a batch of events).
 
 For each automation whose trigger the event fires (domain `triggers_matching`, then the enrollment filter), the
 re-entry policy decides (`entry_decision`), and Temporal's workflow ids make it hold under concurrency:
@@ -25,7 +25,7 @@ The workflow is named, not imported: core never imports workflows/.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal, NamedTuple
 
@@ -75,6 +75,7 @@ async def dispatch(
     task_queue: str,
     histories: Mapping[int, EntryHistory] | None = None,
     running: Sequence[str] = (),
+    exclude: Collection[str] = (),
     enrollment: EnrollmentCheck | None = None,
     mode: JourneyMode = "live",
     max_delay_seconds: int | None = None,
@@ -83,8 +84,9 @@ async def dispatch(
     refused, filtered...) and per other running journey it was delivered to.
 
     `histories`: the lead's journeys per automation id (all versions; missing: none). `running`: the workflow ids of
-    the lead's running journeys, in any automation. `enrollment`: checks a trigger's filter; without it, a trigger
-    with a filter enters nobody (refusing is the safe side).
+    the lead's running journeys, in any automation. `exclude`: running journeys not to signal (the journey whose own
+    lead change made the event: it knows of it from its action's outcome). `enrollment`: checks a trigger's filter;
+    without it, a trigger with a filter enters nobody (refusing is the safe side).
     """
     results: list[Dispatched] = []
     targeted: set[str] = set()
@@ -117,7 +119,7 @@ async def dispatch(
         if result.workflow_id is not None:
             targeted.add(result.workflow_id)
     for workflow_id in running if mode == "live" else ():  # a test run or a simulation signals nobody else
-        if workflow_id in targeted:
+        if workflow_id in targeted or workflow_id in exclude:
             continue
         targeted.add(workflow_id)
         if await signal_journey(client, workflow_id, event):

@@ -24,6 +24,11 @@ def journey_entry_workflow_id(automation_id: int, lead_id: int, entry_key: str) 
     return f"{journey_workflow_id(automation_id, lead_id)}-e{key}"
 
 
+def automation_simulation_workflow_id(simulation_id: int) -> str:
+    """A run of the automation simulator (an `automation_simulations` row)."""
+    return f"simulation-{simulation_id}"
+
+
 def import_workflow_id(import_id: int) -> str:
     return f"import-{import_id}"
 

@@ -12,6 +12,7 @@
   fallbacks in `detail`), numbered per journey (`seq`): a retried write of the same steps changes nothing.
 - `journey_actions`: the side effects a journey did (field updates, round-robin turns, notifications...), one per
   journey step, so a retried action activity does not do them twice (sends are guarded by `deliveries`).
+- `automation_simulations`: the simulator's runs (a graph, the leads chosen, the results); migration 0014.
 
 A journey's messages are `deliveries` rows of a per-automation, per-entry pseudo run (`campaign_runs` with
 `automation_id` set and `campaign_id` NULL, `number` = the entry): see migration 0013.
@@ -24,6 +25,7 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import BigInteger, Column, DateTime, ForeignKey, Index, Integer, Text, UniqueConstraint, text
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
 from models.base import created_at_field, jsonb_field, optional_timestamp_field, updated_at_field, workspace_id_field
@@ -151,6 +153,13 @@ class JourneyStepRow(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("journey_id", "seq", name="uq_journey_steps_seq"),
         Index("ix_journey_steps_node", "automation_id", "node_id", "id"),
+        # The monitoring's error log (api/automation_monitoring.py ERROR_STEP), migration 0015.
+        Index(
+            "ix_journey_steps_errors",
+            "automation_id",
+            "id",
+            postgresql_where=text("detail ? 'error' OR end_status = 'failed'"),
+        ),
     )
 
     id: int | None = Field(default=None, sa_column=Column(BigInteger, primary_key=True, autoincrement=True))
@@ -182,3 +191,37 @@ class JourneyAction(SQLModel, table=True):
     result: dict[str, Any] = jsonb_field()
     created_at: datetime = created_at_field()
     updated_at: datetime = updated_at_field()
+
+
+class SimulationStatus(StrEnum):
+    queued = "queued"
+    running = "running"
+    done = "done"
+    failed = "failed"
+
+
+class AutomationSimulation(SQLModel, table=True):
+    """A run of the simulator (#10): a graph (the draft, normalised) run for chosen leads on Temporal's time-skipping
+    test server with dry-run actions. `selection` is `{"lead_ids": [...]}` or `{"filter": {...}, "limit": n}`;
+    `results` is models/payloads/simulation.py's `SimulationResults` once done."""
+
+    __tablename__ = "automation_simulations"
+    __table_args__ = (Index("ix_automation_simulations_automation", "automation_id", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = workspace_id_field()
+    automation_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("automations.id", ondelete="CASCADE"), nullable=False)
+    )
+    version: int = Field(default=0, description="The published version simulated; 0: an unpublished draft")
+    graph: dict[str, Any] = jsonb_field()
+    selection: dict[str, Any] = jsonb_field()
+    trigger_node: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    status: str = Field(default=SimulationStatus.queued.value, max_length=16)
+    results: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONB, nullable=True))
+    error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    created_by: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    )
+    created_at: datetime = created_at_field()
+    finished_at: datetime | None = optional_timestamp_field()

@@ -70,3 +70,18 @@ class Event(SQLModel, table=True):
         default_factory=dict, sa_column=Column("metadata", JSONB, nullable=False, server_default="{}")
     )
     dedupe_key: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class LeadEventOutbox(SQLModel, table=True):
+    """A `lead_events` row (models/leads.py) that may start or reach journeys, not yet dispatched: written by a
+    trigger on lead_events in the inserting transaction, deleted once dispatched (core/journey_intake.py
+    `mark_dispatched`); TriggerSweepWorkflow re-dispatches what is left (migration 0015). No foreign key: the sweep
+    drops the rows of deleted leads."""
+
+    __tablename__ = "lead_event_outbox"
+
+    lead_event_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    workspace_id: int = Field(sa_column=Column(Integer, nullable=False))
+    created_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=False, server_default=func.now())
+    )

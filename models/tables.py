@@ -13,6 +13,7 @@ from models.lists import LeadList, ListMember, ListSnapshot
 from models.media import MediaAsset, MediaUsage
 from models.outbox import OutboxMessage
 from models.reports import ReportDefinition, ReportRun
+from models.secrets import WorkspaceSecret
 from models.templates import BrandGuidelines, ContentBlock, Template, TemplateFolder, TemplateVersion
 from models.workspaces import ApiKey, LoginFailure, LoginSession, Membership, User, Workspace
 
@@ -58,5 +59,6 @@ __all__ = [
     "TemplateVersion",
     "User",
     "Workspace",
+    "WorkspaceSecret",
     "metadata",
 ]

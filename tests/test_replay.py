@@ -277,3 +277,19 @@ async def test_record_flow_engine_histories(time_env, temporal_client, settings,
             task_queue=settings.temporal_task_queue,
         )
         await _save(temporal_client, workflow_id, "report", CampaignDryRunWorkflow)
+
+
+@pytest.mark.skipif(not RECORD, reason="set HERALD_RECORD_HISTORIES=1 to record new histories")
+async def test_record_simulation_histories(api, worker, db, settings, temporal_client):
+    """AutomationSimulationWorkflow: a simulation of the issue's example that completes, and one refused."""
+    from tests.test_automation_simulator import record_simulation_histories
+
+    await record_simulation_histories(api, db, settings, temporal_client)
+
+
+@pytest.mark.skipif(not RECORD, reason="set HERALD_RECORD_HISTORIES=1 to record new histories")
+async def test_record_trigger_sweep_history(api, worker, db, settings, temporal_client):
+    """TriggerSweepWorkflow: a sweep that dispatches a status change the API could not (Temporal unreachable)."""
+    from tests.test_trigger_sweep import record_trigger_sweep_history
+
+    await record_trigger_sweep_history(api, db, settings, temporal_client)

@@ -9,7 +9,9 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import Client
 from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+from activities.automation_trigger_activities import AutomationTriggerActivities
 from activities.campaign_activities import CampaignActivities
 from activities.campaign_dry_run import CampaignDryRunActivities
 from activities.campaign_flow_activities import CampaignFlowActivities
@@ -20,11 +22,15 @@ from activities.journey_activities import JourneyActivities
 from activities.list_activities import ListActivities
 from activities.media_activities import MediaActivities, StorageCleanupActivities
 from activities.report_activities import ReportActivities
+from activities.simulation_activities import SimulationActivities
 from activities.smtp_pool import SmtpPool
 from activities.test_send_activities import TestSendActivities
+from activities.trigger_sweep_activities import TriggerSweepActivities
 from core.settings import Settings
 from core.storage import Storage, storage_from_settings
 from core.tabular import Limits
+from workflows.automation_simulation import AutomationSimulationWorkflow
+from workflows.automation_trigger import AutomationTriggerWorkflow
 from workflows.campaign import CampaignWorkflow
 from workflows.campaign_dry_run import CampaignDryRunWorkflow
 from workflows.exports import ExportWorkflow
@@ -35,6 +41,7 @@ from workflows.media_processing import MediaProcessingWorkflow
 from workflows.report import ReportWorkflow
 from workflows.storage_cleanup import StorageCleanupWorkflow
 from workflows.test_send import TestSendWorkflow
+from workflows.trigger_sweep import TriggerSweepWorkflow
 
 WORKFLOWS = [
     CampaignWorkflow,
@@ -47,6 +54,9 @@ WORKFLOWS = [
     TestSendWorkflow,
     ReportWorkflow,
     JourneyWorkflow,
+    AutomationTriggerWorkflow,
+    AutomationSimulationWorkflow,
+    TriggerSweepWorkflow,
 ]
 
 
@@ -107,6 +117,10 @@ def build_worker(
         task_queue=task_queue,
         mail_from=mail_from,
     )
+    triggers = AutomationTriggerActivities(sessions=sessions, client=client, task_queue=task_queue)
+    trigger_sweep = TriggerSweepActivities(sessions, task_queue)
+    # The simulator runs the journey workflow and its (dry-run) activities on its own time-skipping server.
+    simulations = SimulationActivities(sessions, journey_workflow=JourneyWorkflow, journey_activities=journeys)
     return Worker(
         client,
         task_queue=task_queue,
@@ -148,7 +162,19 @@ def build_worker(
             journeys.notify_user,
             journeys.call_webhook,
             journeys.start_automation,
+            triggers.enter_scheduled_leads,
+            trigger_sweep.sweep_trigger_outbox,
+            simulations.run_simulation,
+            simulations.fail_simulation,
         ],
+        # Our workflow modules pass through the sandbox: imported once per process instead of once per workflow run
+        # (compiled each time without bytecode files): a third of the worker's CPU per journey (bench/journeys.py).
+        # They keep no module state and import only what may pass through (the house rules). The price: the
+        # sandbox's checks of calls (datetime.now, random...) no longer guard their code in the worker; the full
+        # sandbox still runs them in tests/test_replay.py (Replayer's default runner) over the saved histories.
+        workflow_runner=SandboxedWorkflowRunner(
+            restrictions=SandboxRestrictions.default.with_passthrough_modules("workflows")
+        ),
         activity_executor=executor,
         max_concurrent_activities=20,
         # Heartbeats carry cancellations back: a cancel (import, campaign) reaches the activity within ~2 s.

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from api.automation_context import graph_context
 from api.context import guard
+from api.schemas_automations import GraphProblemOut, problem_out
 from api.scoping import ScopeDep
 from domain.automation_graph import has_errors, parse_graph, validate_graph
 from domain.permissions import Permission
@@ -21,14 +22,6 @@ class DraftIn(BaseModel):
     graph: Any = Field(
         description="The builder's graph as it is, valid or not: {nodes, edges, reentry, goals} (docs/automations.md)"
     )
-
-
-class GraphProblemOut(BaseModel):
-    node_id: str | None = Field(description="The node to show it on; null: the automation as a whole")
-    field: str = Field(description='Where in the node ("config.template_id", "outcomes.yes") or the automation')
-    message: str
-    code: str = Field(description="unknown_ref, dead_end, invalid_shape... (docs/automations.md#validation)")
-    severity: Literal["error", "warning"]
 
 
 class DraftCheckOut(BaseModel):
@@ -49,9 +42,6 @@ async def validate_draft(body: DraftIn, scope: ScopeDep) -> DraftCheckOut:
         problems = validate_graph(graph, await graph_context(scope, graph))
     return DraftCheckOut(
         valid=not has_errors(problems),
-        problems=[
-            GraphProblemOut(node_id=p.node_id, field=p.field, message=p.message, code=p.code, severity=p.severity)
-            for p in problems
-        ],
+        problems=[problem_out(problem) for problem in problems],
         graph=graph,
     )

@@ -34,10 +34,12 @@ from models.leads import Lead
 from models.lists import LeadList, ListMember, ListSnapshot
 
 router = APIRouter(prefix="/api/lists", tags=["lists"])
+# Returns the leads whose membership changed (a lead already a member in that mode is no "added to list").
 ADD_MEMBERS = text(
     "INSERT INTO list_members (list_id, lead_id, mode, added_at) "
     "SELECT :list_id, unnest(CAST(:ids AS integer[])), :mode, now() "
-    "ON CONFLICT (list_id, lead_id) DO UPDATE SET mode = EXCLUDED.mode"
+    "ON CONFLICT (list_id, lead_id) DO UPDATE SET mode = EXCLUDED.mode "
+    "WHERE list_members.mode IS DISTINCT FROM EXCLUDED.mode RETURNING lead_id"
 )
 SAMPLE_SIZE = 20
 
@@ -242,9 +244,9 @@ async def add_members(list_id: int, body: MembersChange, scope: ScopeDep) -> Lis
     if body.mode == "exclude" and lst.kind != "hybrid":
         raise ApiError(422, "mode: only hybrid lists exclude leads", field="mode")
     ids = await _check_members(scope, body.lead_ids, "lead_ids")
-    await scope.session.execute(ADD_MEMBERS, {"list_id": lst.id, "ids": ids, "mode": body.mode})
+    added = (await scope.session.execute(ADD_MEMBERS, {"list_id": lst.id, "ids": ids, "mode": body.mode})).scalars()
     if body.mode == "include":
-        for lead_id in ids:
+        for lead_id in added:
             record_event(scope, lead_id, "added_to_list", {"list_id": lst.id})
     scope.audit("list.members_added", "list", lst.id, after={"mode": body.mode, "count": len(ids)})
     await scope.session.commit()

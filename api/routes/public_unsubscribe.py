@@ -19,10 +19,13 @@ from sqlalchemy import text
 from api.context import guard
 from api.deps import SessionDep, SettingsDep
 from api.errors import ApiError
+from api.journey_dispatch import after_commit
 from api.lead_service import note_on_timeline
+from core.journey_intake import lead_event_id
 from core.signing import parse_unsubscribe_token
 from domain.permissions import PUBLIC
 from domain.suppression import CHANNEL_ADDRESS, REMEMBER_ADDRESSES_SQL, address_hash_sql
+from models.payloads.automation import JourneyEvent
 
 router = APIRouter(prefix="/public/unsubscribe", tags=["public"])
 HEADERS = {
@@ -39,7 +42,7 @@ UNSUBSCRIBE_EVENT = text(
     "metadata) SELECT :w, d.id, :lead, r.campaign_id, r.id, :step, d.variant, :channel, 'unsubscribe', "
     "CAST(:meta AS jsonb) FROM campaign_runs r LEFT JOIN deliveries d "
     "ON d.run_id = r.id AND d.step = :step AND d.lead_id = :lead AND NOT d.fallback "
-    "WHERE r.id = :run AND r.workspace_id = :w"
+    "WHERE r.id = :run AND r.workspace_id = :w RETURNING campaign_id"
 )
 CHANNEL_NAMES = {"email": "Emails", "sms": "Text messages (SMS)", "whatsapp": "WhatsApp messages"}
 
@@ -138,8 +141,8 @@ async def _unsubscribe(session: SessionDep, lead: dict, channel: str, origin: di
         )
     ).scalar_one_or_none()
     if changed is not None:
-        await _note(session, lead, "unsubscribed", {"channel": channel, **origin})
-        await session.execute(
+        note_id = await _note(session, lead, "unsubscribed", {"channel": channel, **origin})
+        campaign_id = await session.scalar(
             UNSUBSCRIBE_EVENT,
             {
                 "w": lead["workspace_id"],
@@ -150,6 +153,16 @@ async def _unsubscribe(session: SessionDep, lead: dict, channel: str, origin: di
                 "meta": json.dumps({"via": origin["via"]}),
             },
         )
+        if campaign_id is not None:  # campaign-interaction triggers, once the unsubscribe is committed
+            unsubscribed = JourneyEvent(
+                kind="campaign_interaction",
+                event_id=lead_event_id(note_id),
+                lead_id=lead["id"],
+                occurred_at=datetime.now(UTC),
+                interaction="unsubscribed",
+                campaign_id=campaign_id,
+            )
+            after_commit(session, lead["workspace_id"], [unsubscribed])
     address = lead[CHANNEL_ADDRESS[channel]]
     if address:
         await session.execute(
@@ -179,8 +192,8 @@ async def _resubscribe(session: SessionDep, lead: dict, channel: str, origin: di
     await _note(session, lead, "resubscribed", {"channel": channel, **origin})
 
 
-async def _note(session: SessionDep, lead: dict, kind: str, data: dict) -> None:
-    await note_on_timeline(session, lead["workspace_id"], lead["id"], kind, data, "recipient")
+async def _note(session: SessionDep, lead: dict, kind: str, data: dict) -> int:
+    return await note_on_timeline(session, lead["workspace_id"], lead["id"], kind, data, "recipient")
 
 
 async def _lead_of(session: SessionDep, settings: SettingsDep, token: str) -> dict:

@@ -683,6 +683,9 @@ class JourneyState(BaseModel):
     wake_at: AwareDatetime | None = Field(default=None, description="A wait under way at node_id ends then")
     waited_from: AwareDatetime | None = Field(default=None, description="...and began then")
     path: list[str] = Field(default_factory=list, description="The latest nodes visited, oldest first")
+    engaged: list[tuple[str, str]] = Field(
+        default_factory=list, description="(message id, opened/clicked) of this journey's messages, by people"
+    )
 
 
 class JourneyInput(BaseModel):
