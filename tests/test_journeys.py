@@ -29,6 +29,7 @@ import httpx
 import pytest
 from sqlalchemy import text
 from temporalio import activity
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHandle
 from temporalio.worker import Worker
 
@@ -712,6 +713,50 @@ async def test_a_webhook_to_the_workers_own_network_fails_at_once_unless_allowed
     assert "127.0.0.1 is a loopback address" in detail["error"]
 
 
+async def test_a_click_before_the_wait_for_it_began_counts_and_a_scanners_click_does_not(
+    worker_on_time_env, settings, db
+):
+    """A wait for a message's click also takes `event` when that message was clicked after the send but before the
+    wait began (here during a day's wait in between); an automated (machine) click never counts."""
+    env = worker_on_time_env
+    mail = await make_template(db, body='Read <a href="https://example.com/study">the study</a>')
+    graph = {
+        "nodes": [
+            node("go", "external_event", event="go"),
+            node("mail", "send_message", channel="email", template_id=mail),
+            node("pause", "wait_duration", duration={"days": 1}),
+            node("click", "wait_for_event", event={"kind": "clicked", "node": "mail"}, timeout={"days": 3}),
+            node("hot", "add_tag", tag="hot"),
+            node("cold", "add_tag", tag="cold"),
+        ],
+        "edges": [
+            edge("go", "mail"),
+            edge("mail", "pause"),
+            edge("pause", "click"),
+            edge("click", "hot", "event"),
+            edge("click", "cold", "timeout"),
+        ],
+    }
+    automation_id = await make_automation(db, graph)
+    reader, scanned = await make_leads(db, 2, prefix=f"early{uuid.uuid4().hex[:4]}")
+    for lead_id in (reader, scanned):
+        await trigger(env.client, settings, db, external(lead_id))
+    for lead_id, machine in ((reader, False), (scanned, True)):
+        handle = started_on(env.client, automation_id, lead_id)
+        state = await waiting_at(handle, "pause")
+        clicked = JourneyEvent(
+            kind="message_clicked",
+            event_id=f"message_clicked:{state.sent_messages['mail']}",
+            lead_id=lead_id,
+            node_id="mail",
+            message_id=state.sent_messages["mail"],
+            machine=machine,
+        )
+        await handle.signal("event", clicked)
+    assert (await result(started_on(env.client, automation_id, reader), env)).path[-2:] == ["click", "hot"]
+    assert (await result(started_on(env.client, automation_id, scanned), env)).path[-2:] == ["click", "cold"]
+
+
 # --- Re-entry, duplicates and versions --------------------------------------------------------------------------------
 
 
@@ -915,6 +960,58 @@ async def test_an_event_goal_ends_a_wait_at_once_and_a_filter_goal_stops_the_nex
     waited = (await steps(db, by_lead[quiet].id))[1]
     assert (waited.node_id, waited.wake_at - waited.at) == ("wait", timedelta(days=3))
     await save_history_later("goal-met-mid-wait")(handle)
+
+
+async def signals_of(handle: WorkflowHandle) -> int:
+    history = await handle.fetch_history()
+    return sum(1 for e in history.events if e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED)
+
+
+async def test_a_journeys_own_change_is_not_signalled_to_it_but_meets_its_goal_and_reaches_other_journeys(
+    worker_on_time_env, settings, db
+):
+    """The journey that adds a tag reads the change's event from its action's outcome (its event goal is met at its
+    next node, with no signal: only the start's); another automation's journey waiting for that tag receives it."""
+    env = worker_on_time_env
+    tag = f"own-{uuid.uuid4().hex[:6]}"
+    tagging = {
+        "nodes": [
+            node("go", "external_event", event="tag-it"),
+            node("tag", "add_tag", tag=tag),
+            node("wait", "wait_duration", duration={"days": 3}),
+        ],
+        "edges": [edge("go", "tag"), edge("tag", "wait")],
+        "goals": [{"kind": "event", "event": {"kind": "tag_added", "tag": tag}, "label": "Tagged"}],
+    }
+    watching = {
+        "nodes": [
+            node("go", "external_event", event="watch"),
+            node("seen", "wait_for_event", event={"kind": "tag_added", "tag": tag}, timeout={"days": 3}),
+            node("yes", "add_tag", tag=f"{tag}-seen"),
+            node("no", "add_tag", tag=f"{tag}-missed"),
+        ],
+        "edges": [edge("go", "seen"), edge("seen", "yes", "event"), edge("seen", "no", "timeout")],
+    }
+    tagger, watcher = await make_automation(db, tagging), await make_automation(db, watching)
+    (lead_id,) = await make_leads(db, 1, prefix=f"own{uuid.uuid4().hex[:4]}")
+    await trigger(env.client, settings, db, external(lead_id, "watch"))
+    watched = started_on(env.client, watcher, lead_id)
+    await waiting_at(watched, "seen")
+    await trigger(env.client, settings, db, external(lead_id, "tag-it"))
+    handle = started_on(env.client, tagger, lead_id)
+    outcome = await result(handle)  # no time skipped: the goal ends it before its wait
+    assert (outcome.end, outcome.node_id, outcome.reason) == ("goal_met", "wait", "goal[0]")
+    assert await signals_of(handle) == 1  # signal-with-start's, not its own change's
+    # The tag's event reached the other journey, as a signal (no time skipped: not a timeout). Its count of signals
+    # varies: the "tag-it" event may reach it after the tag's, when it has ended.
+    seen = await result(watched)
+    assert (seen.end, seen.path) == ("completed", ["go", "seen", "yes"])
+    (journey,) = await journeys(db, tagger)
+    tagged = (await steps(db, journey.id))[1]
+    assert (tagged.node_id, tagged.outcome) == ("tag", "next")
+    assert "own_events" not in tagged.detail and len(tagged.detail["lead_events"]) == 1
+    assert tag in (await lead_row(db, lead_id)).tags
+    await save_history_later("own-change-goal")(handle)
 
 
 # --- Exactly once -----------------------------------------------------------------------------------------------------

@@ -13,8 +13,12 @@ at once: a met goal ends the journey as `goal_met` wherever it is, also in the m
 checked by each action's activity before it does anything.
 
 Steps are written in batches (`record_steps` at each wait and at the end, with the journeys row's status, current
-node and waiting_until), so a chain of actions costs one activity each, not two. A wait continues as new when
-Temporal suggests it, carrying JourneyState (the wait's end included, so the wait goes on where it was).
+node and waiting_until), so a chain of actions costs one activity each, not two. The journey's own records
+(`begin_journey`, `record_steps`) are local activities (patch LOCAL_RECORDS): no activity task through the server;
+so are the lead-change actions (patch OWN_LEAD_CHANGES), whose own events the journey reads from their outcome
+instead of receiving them as signals.
+A wait continues as new when Temporal suggests it, carrying JourneyState (the wait's end included, so the wait goes
+on where it was).
 
 Modes: `test` cuts every delay and timeout to `max_delay_seconds`; `simulation` runs the action activities as dry
 runs (nothing sent or written but the journey's own steps).
@@ -30,7 +34,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.journey_activities import JourneyActivities
+    from activities.journey_activities import OWN_EVENTS_DETAIL, JourneyActivities
     from domain.automation_graph import node_by_id
     from domain.journey_steps import (
         Decision,
@@ -64,6 +68,7 @@ with workflow.unsafe.imports_passed_through():
         JourneyInput,
         JourneyState,
         JourneyStep,
+        MessageEvent,
         Node,
         RandomSplitNode,
         RetrySettings,
@@ -106,6 +111,23 @@ DB_RETRY = RetryPolicy(
     non_retryable_error_types=NON_RETRYABLE,
 )
 DB_TIMEOUT = timedelta(minutes=1)
+# Since this patch, a journey's own records (begin_journey, record_steps) are local activities: run by the worker
+# within the workflow task that decides them, a marker in the history, instead of an activity task's round trip
+# through the server (two workflow tasks per journey fewer: bench/journeys.py). Both are idempotent, so the rerun
+# of a local activity whose workflow task was lost does no harm. Journeys begun before it keep remote activities,
+# and so do simulations (_bookkeeping).
+LOCAL_RECORDS = "journey-records-local"
+# Since this patch, a wait for a node's message opened / clicked also ends with `event` when the open or click of
+# that very message arrived after the send but before the wait began (while the journey ran the nodes between).
+EARLY_MESSAGE_EVENTS = "journey-early-message-events"
+# Since this patch, a lead-change action (LEAD_CHANGES) is a local activity (as LOCAL_RECORDS; not in a simulation),
+# with the node's retry policy (a backoff beyond local_retry_threshold waits on a timer, as Temporal does for local
+# activities), and the journey takes the events of its own change from the action's outcome (OWN_EVENTS_DETAIL):
+# an event goal the change meets ends the journey at its next node. The activity no longer signals them to the
+# journey that made the change (a second signal, and a task that completes the journey while a signal arrives
+# fails and runs again): a journey begun before this patch no longer meets a goal by its own change.
+OWN_LEAD_CHANGES = "journey-lead-changes-local"
+LEAD_CHANGES = frozenset({"update_field", "add_tag", "remove_tag", "add_to_list", "remove_from_list", "assign_owner"})
 ACTION_TIMEOUTS = {
     "send_message": timedelta(minutes=2),
     "notify_user": timedelta(minutes=2),
@@ -142,6 +164,7 @@ class JourneyWorkflow:
         self._seen = set(state.seen_event_ids)
         self._received: list[JourneyEvent] = []  # events of the wait under way
         self._engaged: set[tuple[str, str]] = set()  # (send node, opened/clicked) from message events received
+        self._engaged_messages = {(m, k) for m, k in state.engaged}  # (message id, opened/clicked), kept across CAN
         self._goal: int | None = None
         self._pending: list[JourneyStep] = []  # decided, not yet written (record_steps)
         self._pending_from = state.steps  # the seq of _pending[0]
@@ -283,8 +306,11 @@ class JourneyWorkflow:
             goal_filters=[GoalFilter(index=i, filter=f) for i, f in filter_goals(self._graph.goals)],
             max_attempts=settings.max_attempts,
         )
+        # A simulation keeps remote actions (see _bookkeeping), and its dry runs change nothing.
+        own_changes = input.mode != "simulation" and node.type in LEAD_CHANGES and workflow.patched(OWN_LEAD_CHANGES)
+        run = workflow.execute_local_activity_method if own_changes else workflow.execute_activity_method
         try:
-            outcome: ActionOutcome = await workflow.execute_activity_method(
+            outcome: ActionOutcome = await run(
                 ACTIONS[node.type],
                 action,
                 start_to_close_timeout=timeout,
@@ -312,6 +338,10 @@ class JourneyWorkflow:
         result = "skipped" if outcome.result == "skipped" else "succeeded"
         decision = action_decision(self._graph, node, result)
         detail = dict(outcome.detail)
+        own_events = detail.pop(OWN_EVENTS_DETAIL, None) or []
+        if own_changes:
+            for data in own_events:
+                self._own_event(JourneyEvent.model_validate(data))
         if outcome.reason:
             detail["why"] = outcome.reason
         if outcome.attempt > 1:
@@ -332,10 +362,15 @@ class JourneyWorkflow:
         self._status, self._waiting_until = "waiting", until
         await self._flush("waiting", node.id, until)
 
+        # The message's open or click may have come before the wait (an event of any other kind must come during it).
+        early = isinstance(spec, MessageEvent) and workflow.patched(EARLY_MESSAGE_EVENTS)
+
         def matched() -> bool:
-            return spec is not None and any(
-                event_satisfies(spec, event, state.sent_messages) for event in self._received
-            )
+            if spec is None:
+                return False
+            if early and (state.sent_messages.get(spec.node), spec.kind) in self._engaged_messages:  # type: ignore[union-attr]
+                return True
+            return any(event_satisfies(spec, event, state.sent_messages) for event in self._received)
 
         while self._goal is None and not matched():
             remaining = until - workflow.now()
@@ -369,7 +404,7 @@ class JourneyWorkflow:
     async def _begin(self, input: JourneyInput) -> JourneyRef:
         info = workflow.info()
         try:
-            return await workflow.execute_activity_method(
+            return await self._bookkeeping(
                 JourneyActivities.begin_journey,
                 BeginJourney(
                     workspace_id=input.workspace_id,
@@ -382,8 +417,6 @@ class JourneyWorkflow:
                     trigger_node=input.trigger_node,
                     trigger_event_id=input.trigger_event.event_id,
                 ),
-                start_to_close_timeout=DB_TIMEOUT,
-                retry_policy=DB_RETRY,
             )
         except ActivityError as err:
             raise self._gone_or(err) from err
@@ -417,6 +450,18 @@ class JourneyWorkflow:
             )
         except ActivityError as err:
             raise self._gone_or(err) from err
+
+    async def _bookkeeping(self, method: Any, arg: Any) -> Any:
+        """begin_journey or record_steps: a local activity since LOCAL_RECORDS, a remote one before. A simulation
+        keeps remote ones: the simulator stops at its horizon by polling, and a faster journey overshoots it (its
+        journeys live and end on its own test server, so nothing ever replays them)."""
+        if self._input.mode != "simulation" and workflow.patched(LOCAL_RECORDS):
+            return await workflow.execute_local_activity_method(
+                method, arg, start_to_close_timeout=DB_TIMEOUT, retry_policy=DB_RETRY
+            )
+        return await workflow.execute_activity_method(
+            method, arg, start_to_close_timeout=DB_TIMEOUT, retry_policy=DB_RETRY
+        )
 
     @staticmethod
     def _gone_or(err: ActivityError) -> BaseException:
@@ -463,7 +508,7 @@ class JourneyWorkflow:
         assert state.journey_id is not None
         steps, first = self._pending, self._pending_from
         try:
-            await workflow.execute_activity_method(
+            await self._bookkeeping(
                 JourneyActivities.record_steps,
                 RecordSteps(
                     journey_id=state.journey_id,
@@ -475,8 +520,6 @@ class JourneyWorkflow:
                     waiting_until=waiting_until,
                     end_reason=end_reason,
                 ),
-                start_to_close_timeout=DB_TIMEOUT,
-                retry_policy=DB_RETRY,
             )
         except ActivityError as err:
             if getattr(err.cause, "type", None) != JOURNEY_GONE:
@@ -504,6 +547,8 @@ class JourneyWorkflow:
             await self._flush(self._status, self._state.node_id, self._waiting_until)
         await workflow.wait_condition(workflow.all_handlers_finished)
         self._state.seen_event_ids = list(self._state.seen_event_ids)[-MAX_SEEN:]
+        live = set(self._state.sent_messages.values())  # a message sent again replaced its node's older one
+        self._state.engaged = sorted(e for e in self._engaged_messages if e[0] in live)
         workflow.continue_as_new(self._input.model_copy(update={"state": self._state}))
 
     # --- Handlers -----------------------------------------------------------------------------------------------------
@@ -516,6 +561,15 @@ class JourneyWorkflow:
             forgotten = state.seen_event_ids[: len(state.seen_event_ids) - MAX_SEEN]
             state.seen_event_ids = state.seen_event_ids[-MAX_SEEN:]
             self._seen.difference_update(forgotten)
+
+    def _own_event(self, event: JourneyEvent) -> None:
+        """An event of the journey's own lead change (not signalled to it): remembered, and checked against the
+        event goals (the goal ends the journey at its next node). It counts for no wait: none is under way."""
+        if event.event_id in self._seen:
+            return
+        self._remember(event.event_id)
+        if self._goal is None:
+            self._goal = goal_met_by_event(self._graph.goals, event)
 
     @workflow.signal
     def event(self, event: JourneyEvent) -> None:
@@ -533,8 +587,10 @@ class JourneyWorkflow:
             sent = self._state.sent_messages.get(event.node_id)
             if sent is not None and event.message_id in (None, sent):
                 self._engaged.add((event.node_id, "opened"))
+                self._engaged_messages.add((sent, "opened"))
                 if event.kind == "message_clicked":
                     self._engaged.add((event.node_id, "clicked"))
+                    self._engaged_messages.add((sent, "clicked"))
         if self._goal is None:
             self._goal = goal_met_by_event(self._graph.goals, event)
         self._received.append(event)
