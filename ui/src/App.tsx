@@ -5,7 +5,7 @@ import { Account } from "./pages/Account";
 import { Analytics } from "./pages/Analytics";
 import { ApiKeys } from "./pages/ApiKeys";
 import { Audit } from "./pages/Audit";
-import { Automations } from "./pages/Automations";
+import { Automations, NewAutomationPage } from "./pages/Automations";
 import { CampaignDetailPage } from "./pages/CampaignDetail";
 import { Campaigns } from "./pages/Campaigns";
 import { Dashboard } from "./pages/Dashboard";
@@ -19,6 +19,7 @@ import { Members } from "./pages/Members";
 import { NotFound } from "./pages/NotFound";
 import { Outbox } from "./pages/Outbox";
 import { Reports } from "./pages/Reports";
+import { Secrets } from "./pages/Secrets";
 import { Settings } from "./pages/Settings";
 import { Templates } from "./pages/Templates";
 import { RequireAuth, RequirePermission } from "./session";
@@ -52,7 +53,7 @@ const NewCampaignLazy = lazy(() => CampaignWizardPages().then((module) => ({ def
 const EditCampaignLazy = lazy(() => CampaignWizardPages().then((module) => ({ default: module.EditCampaignPage })));
 const CampaignCalendarLazy = lazy(() => import("./pages/CampaignCalendar").then((module) => ({ default: module.CampaignCalendarPage })));
 // The automation builder brings xyflow and dagre: loaded with its first visit.
-const AutomationBuilderLazy = lazy(() => import("./pages/AutomationBuilder").then((module) => ({ default: module.AutomationBuilderPage })));
+const AutomationEditorLazy = lazy(() => import("./pages/AutomationBuilder").then((module) => ({ default: module.AutomationEditorPage })));
 
 function Lazy({ children }: { children: ReactNode }) {
   return <Suspense fallback={<p className="muted">Loading…</p>}>{children}</Suspense>;
@@ -137,10 +138,17 @@ export function App() {
             path="automations/new"
             element={
               <RequirePermission permission="campaigns:write" page="The automation builder">
-                <Lazy>
-                  <AutomationBuilderLazy />
-                </Lazy>
+                <NewAutomationPage />
               </RequirePermission>
+            }
+          />
+          {/* Any member may open an automation: without campaigns:write the page is read-only (with Monitor). */}
+          <Route
+            path="automations/:id"
+            element={
+              <Lazy>
+                <AutomationEditorLazy />
+              </Lazy>
             }
           />
           <Route
@@ -174,6 +182,14 @@ export function App() {
             element={
               <RequirePermission permission="api_keys:manage" page="API keys">
                 <ApiKeys />
+              </RequirePermission>
+            }
+          />
+          <Route
+            path="settings/secrets"
+            element={
+              <RequirePermission permission="settings:manage" page="Secrets">
+                <Secrets />
               </RequirePermission>
             }
           />

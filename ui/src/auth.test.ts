@@ -49,6 +49,8 @@ describe("login redirects", () => {
   it("leaves pages showing one record of the old workspace after switching", () => {
     expect(pathAfterSwitch("/campaigns/12", "")).toBe("/campaigns");
     expect(pathAfterSwitch("/outbox", "?message=4")).toBe("/outbox");
+    expect(pathAfterSwitch("/automations/7", "")).toBe("/automations");
+    expect(pathAfterSwitch("/automations/new", "")).toBeNull();
     expect(pathAfterSwitch("/campaigns", "")).toBeNull();
     expect(pathAfterSwitch("/settings/members", "")).toBeNull();
   });

@@ -74,6 +74,7 @@ export function pathAfterSwitch(pathname: string, search: string): string | null
   if (/^\/leads\/[^/]+/.test(pathname)) return "/leads";
   if (/^\/lists\/\d+/.test(pathname)) return "/lists";
   if (/^\/imports\/\d+/.test(pathname)) return "/imports";
+  if (/^\/automations\/\d+/.test(pathname)) return "/automations";
   if (pathname === "/outbox" && new URLSearchParams(search).has("message")) return "/outbox";
   if (pathname === "/reports" && new URLSearchParams(search).has("report")) return "/reports";
   return null;

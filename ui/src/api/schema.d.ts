@@ -187,6 +187,30 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/automations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Automations
+         * @description The workspace's automations, last changed first, with their live journeys running now and ever entered.
+         */
+        get: operations["list_automations_api_automations_get"];
+        put?: never;
+        /**
+         * Create Automation
+         * @description A draft (never published: nothing runs). The graph may be invalid; its problems come back in `problems`.
+         */
+        post: operations["create_automation_api_automations_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/automations/validate": {
         parameters: {
             query?: never;
@@ -203,6 +227,287 @@ export interface paths {
          *     fields). An invalid draft is an answer, not an error: 200 with `valid` false.
          */
         post: operations["validate_draft_api_automations_validate_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/automations/{automation_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Automation
+         * @description The automation with its draft, the draft's problems against the workspace, and its published versions.
+         */
+        get: operations["get_automation_api_automations__automation_id__get"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete Automation
+         * @description Deletes the automation, its versions, its journeys' records and its Schedules. Refused while live journeys
+         *     run: pause it and wait for them to end.
+         */
+        delete: operations["delete_automation_api_automations__automation_id__delete"];
+        options?: never;
+        head?: never;
+        /**
+         * Update Automation
+         * @description Renames it or saves its draft (even an invalid one). What runs changes only with the next publication.
+         */
+        patch: operations["update_automation_api_automations__automation_id__patch"];
+        trace?: never;
+    };
+    "/api/automations/{automation_id}/errors": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Automation Errors
+         * @description The steps that went wrong (an action's error, a journey failing), newest first: the error, its type, the
+         *     attempts made, Temporal's retry state, whether the fallback was taken, and the journey's Temporal link.
+         */
+        get: operations["automation_errors_api_automations__automation_id__errors_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/automations/{automation_id}/journeys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Automation Journeys
+         * @description The automation's journeys, newest first, with the lead's name and email and the Temporal link.
+         */
+        get: operations["automation_journeys_api_automations__automation_id__journeys_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/automations/{automation_id}/journeys/{journey_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Automation Journey
+         * @description A journey and its steps in order (dates, outcomes, details), with the nodes and edges it went through.
+         */
+        get: operations["automation_journey_api_automations__automation_id__journeys__journey_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/automations/{automation_id}/monitor": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Automation Monitor
+         * @description Totals by status, and per node: the journeys there (active, waiting) or ended there (completed, exited,
+         *     failed, goal_met), the steps recorded at it, those with an error, a fallback taken or a retried action.
+         */
+        get: operations["automation_monitor_api_automations__automation_id__monitor_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/automations/{automation_id}/pause": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Pause Automation
+         * @description Active → paused: its triggers start nothing (its Schedules are paused); running journeys go on.
+         */
+        post: operations["pause_automation_api_automations__automation_id__pause_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/automations/{automation_id}/publish": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Publish Automation
+         * @description Checks the draft against the workspace and, without an error, stores it (normalised) as the next version:
+         *     new journeys enter it, running ones keep theirs. The automation becomes active and its scheduled triggers'
+         *     Schedules are replaced by the new version's.
+         */
+        post: operations["publish_automation_api_automations__automation_id__publish_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/automations/{automation_id}/resume": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Resume Automation
+         * @description Paused → active: its triggers start journeys of the published version again.
+         */
+        post: operations["resume_automation_api_automations__automation_id__resume_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/automations/{automation_id}/simulations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Simulations
+         * @description The automation's latest simulations, newest first (without their results).
+         */
+        get: operations["list_simulations_api_automations__automation_id__simulations_get"];
+        put?: never;
+        /**
+         * Start Simulation
+         * @description Simulates the graph for the leads chosen: each enters at the trigger (the graph's first, or `trigger_node`)
+         *     and runs the real journey workflow with dry-run actions on a time-skipping server, no event ever arriving.
+         *     Poll `GET .../simulations/{id}` for the results.
+         */
+        post: operations["start_simulation_api_automations__automation_id__simulations_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/automations/{automation_id}/simulations/{simulation_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Simulation
+         * @description The simulation's status and, once done, its results: per-node counts, each lead's path with the simulated
+         *     dates, and what would have been sent.
+         */
+        get: operations["get_simulation_api_automations__automation_id__simulations__simulation_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/automations/{automation_id}/test-runs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start Test Run
+         * @description Enters the lead for real (messages are sent, changes are made) at the trigger, whatever its enrollment filter
+         *     and the re-entry policy, with every delay and wait cut to `max_delay_seconds`. Its journey is of mode `test`.
+         */
+        post: operations["start_test_run_api_automations__automation_id__test_runs_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/automations/{automation_id}/test-runs/{workflow_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Test Run
+         * @description Where the test run's journey is: its status, current node, and the steps it recorded so far.
+         */
+        get: operations["get_test_run_api_automations__automation_id__test_runs__workflow_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/automations/{automation_id}/versions/{version}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Version
+         * @description One published version's graph, as it was frozen.
+         */
+        get: operations["get_version_api_automations__automation_id__versions__version__get"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -670,6 +975,27 @@ export interface paths {
          * @description Removes the definition and the values leads had for it.
          */
         delete: operations["delete_field_api_custom_fields__field_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Post Event
+         * @description Records the event on the lead's timeline and starts or signals the journeys it concerns; 202 with what was
+         *     done per automation (a repeated `event_id`: the first answer).
+         */
+        post: operations["post_event_api_events_post"];
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -1704,6 +2030,52 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/secrets": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Secrets
+         * @description The workspace's secrets by name, with their dates: never a value.
+         */
+        get: operations["list_secrets_api_secrets_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/secrets/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Put Secret
+         * @description Creates the secret (201) or replaces its value (200). Journeys read it each time their webhook is called,
+         *     so a replaced value is used from the next call on.
+         */
+        put: operations["put_secret_api_secrets__name__put"];
+        post?: never;
+        /**
+         * Delete Secret
+         * @description Deletes the secret, unless the published version of an active or paused automation names it in a webhook's
+         *     `auth_secret` (409 naming them: publish versions without it, or delete them, first).
+         */
+        delete: operations["delete_secret_api_secrets__name__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/template-folders": {
         parameters: {
             query?: never;
@@ -2447,6 +2819,151 @@ export interface components {
              * @enum {string}
              */
             reentry: "once_ever" | "once_at_a_time" | "every_time";
+        };
+        /**
+         * AutomationIn
+         * @description A new automation: a draft, which may be invalid (it is checked when published).
+         */
+        AutomationIn: {
+            /**
+             * Graph
+             * @description The builder's graph as it is, valid or not: {nodes, edges, reentry, goals} (docs/automations.md); at most 128,000 bytes of JSON. Omitted or null: an empty graph
+             */
+            graph?: unknown;
+            /**
+             * Name
+             * @description Unique in the workspace
+             */
+            name: string;
+        };
+        /** AutomationOut */
+        AutomationOut: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Draft
+             * @description The builder's graph as last saved
+             */
+            draft: unknown;
+            /** Id */
+            id: number;
+            /** Name */
+            name: string;
+            /**
+             * Problems
+             * @description The draft's problems against the workspace, as /validate
+             */
+            problems: components["schemas"]["GraphProblemOut"][];
+            /**
+             * Published Version
+             * @description The version new journeys enter; null: never published
+             */
+            published_version: number | null;
+            /**
+             * Status
+             * @description draft: never published, nothing runs; active: triggers start journeys of the published version; paused: triggers start nothing, running journeys go on
+             * @enum {string}
+             */
+            status: "draft" | "active" | "paused" | "archived";
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /**
+             * Valid
+             * @description The draft has no error (warnings allowed): it can be published as it is
+             */
+            valid: boolean;
+            /**
+             * Versions
+             * @description Every publication, newest first
+             */
+            versions: components["schemas"]["AutomationVersionSummary"][];
+        };
+        /**
+         * AutomationPatch
+         * @description Changes to the draft: only the fields given change. The published version does not change until the next
+         *     publication.
+         */
+        AutomationPatch: {
+            /**
+             * Graph
+             * @description The builder's graph as it is, valid or not: {nodes, edges, reentry, goals} (docs/automations.md); at most 128,000 bytes of JSON
+             */
+            graph?: unknown;
+            /** Name */
+            name?: string | null;
+        };
+        /** AutomationSummary */
+        AutomationSummary: {
+            /**
+             * Entered
+             * @description Live journeys ever entered, all versions
+             */
+            entered: number;
+            /** Id */
+            id: number;
+            /** Name */
+            name: string;
+            /** Published Version */
+            published_version: number | null;
+            /**
+             * Running
+             * @description Live journeys running now (active or waiting)
+             */
+            running: number;
+            /**
+             * Status
+             * @description draft: never published, nothing runs; active: triggers start journeys of the published version; paused: triggers start nothing, running journeys go on
+             * @enum {string}
+             */
+            status: "draft" | "active" | "paused" | "archived";
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
+        /** AutomationVersionOut */
+        AutomationVersionOut: {
+            /**
+             * Graph
+             * @description The published graph, normalised (defaults filled in)
+             */
+            graph: {
+                [key: string]: unknown;
+            };
+            /**
+             * Published At
+             * Format: date-time
+             */
+            published_at: string;
+            /**
+             * Published By
+             * @description The user who published it (null: an API key, or a deleted user)
+             */
+            published_by: number | null;
+            /** Version */
+            version: number;
+        };
+        /** AutomationVersionSummary */
+        AutomationVersionSummary: {
+            /**
+             * Published At
+             * Format: date-time
+             */
+            published_at: string;
+            /**
+             * Published By
+             * @description The user who published it (null: an API key, or a deleted user)
+             */
+            published_by: number | null;
+            /** Version */
+            version: number;
         };
         /** Body_bulk_file_api_leads_bulk_file_post */
         Body_bulk_file_api_leads_bulk_file_post: {
@@ -3643,6 +4160,21 @@ export interface components {
             /** Opened */
             opened: number;
         };
+        /** DispatchedJourney */
+        DispatchedJourney: {
+            /**
+             * Action
+             * @enum {string}
+             */
+            action: "started" | "signalled" | "refused" | "filtered" | "duplicate";
+            /**
+             * Automation Id
+             * @description None: a running journey of another trigger that received it
+             */
+            automation_id: number | null;
+            /** Workflow Id */
+            workflow_id: string | null;
+        };
         /** DraftCheckOut */
         DraftCheckOut: {
             /** @description The graph with its defaults filled in; null when its shape is wrong (see `problems`) */
@@ -3807,6 +4339,16 @@ export interface components {
             /** Message */
             message: string;
         };
+        /** EventAccepted */
+        EventAccepted: {
+            /**
+             * Event Id
+             * @description The id journeys know this event by
+             */
+            event_id: string;
+            /** Journeys */
+            journeys: components["schemas"]["DispatchedJourney"][];
+        };
         /**
          * EventGoal
          * @description Met when this event happens to the lead while it is in the journey.
@@ -3821,6 +4363,32 @@ export interface components {
             kind: "event";
             /** Label */
             label?: string | null;
+        };
+        /** EventIn */
+        EventIn: {
+            /**
+             * Data
+             * @description Properties (at most 16384 bytes of JSON), for templates
+             */
+            data?: {
+                [key: string]: unknown;
+            };
+            /**
+             * Event Id
+             * @description Your id of this event (per lead): a retry with the same id starts nothing twice
+             */
+            event_id?: string | null;
+            lead: components["schemas"]["LeadRef"];
+            /**
+             * Name
+             * @description What happened, as `external_event` triggers and waits name it
+             */
+            name: string;
+            /**
+             * Occurred At
+             * @description When it happened (default: now)
+             */
+            occurred_at?: string | null;
         };
         /** ExitConfig */
         ExitConfig: Record<string, never>;
@@ -4181,6 +4749,27 @@ export interface components {
              */
             severity: "error" | "warning";
         };
+        /**
+         * GraphRefusedOut
+         * @description The graph given (or the saved draft) has errors: nothing was started.
+         */
+        GraphRefusedOut: {
+            /**
+             * Code
+             * @default invalid_graph
+             * @constant
+             */
+            code: "invalid_graph";
+            /**
+             * Field
+             * @default graph
+             */
+            field: string | null;
+            /** Message */
+            message: string;
+            /** Problems */
+            problems: components["schemas"]["GraphProblemOut"][];
+        };
         /** HealthOut */
         HealthOut: {
             database: components["schemas"]["ComponentHealth"];
@@ -4425,6 +5014,15 @@ export interface components {
             value?: string | null;
             /** Variant */
             variant: string | null;
+        };
+        /** JourneyPathEdge */
+        JourneyPathEdge: {
+            /** Outcome */
+            outcome: string;
+            /** Source */
+            source: string;
+            /** Target */
+            target: string;
         };
         /** LeadCreate */
         LeadCreate: {
@@ -4688,6 +5286,20 @@ export interface components {
              * @enum {string}
              */
             sort: "created_at" | "updated_at" | "score" | "last_name" | "first_name" | "email" | "company" | "status";
+        };
+        /**
+         * LeadRef
+         * @description Exactly one of these finds the lead.
+         */
+        LeadRef: {
+            /** Email */
+            email?: string | null;
+            /** External Id */
+            external_id?: string | null;
+            /** Id */
+            id?: number | null;
+            /** Phone */
+            phone?: string | null;
         };
         /** LeadStatusChangedConfig */
         LeadStatusChangedConfig: {
@@ -5251,6 +5863,298 @@ export interface components {
             /** Label */
             label: string;
         };
+        /** MonitorErrorEntry */
+        MonitorErrorEntry: {
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+            /**
+             * Attempts
+             * @description Attempts made, when known (all of them once the retries ran out)
+             */
+            attempts: number | null;
+            /**
+             * End Status
+             * @description failed when the journey ended at this step
+             */
+            end_status: string | null;
+            /**
+             * Error
+             * @description The action's error, or the reason the journey failed at the node
+             */
+            error: string;
+            /**
+             * Error Type
+             * @description The error's type (HTTPError, PermanentSendError...)
+             */
+            error_type: string | null;
+            /** Fallback Taken */
+            fallback_taken: boolean;
+            /**
+             * Id
+             * @description The step's id: pass the last one as `before` for the next page
+             */
+            id: number;
+            /** Journey Id */
+            journey_id: number;
+            lead: components["schemas"]["MonitoredLead"];
+            /** Lead Id */
+            lead_id: number;
+            /**
+             * Max Attempts
+             * @description The node's retry.max_attempts
+             */
+            max_attempts: number | null;
+            /** Node Id */
+            node_id: string;
+            /** Node Type */
+            node_type: string;
+            /**
+             * Outcome
+             * @description The outcome taken (fallback), null when the journey failed there
+             */
+            outcome: string | null;
+            /**
+             * Retry State
+             * @description Temporal's: MAXIMUM_ATTEMPTS_REACHED, NON_RETRYABLE_FAILURE...
+             */
+            retry_state: string | null;
+            /** Temporal Url */
+            temporal_url: string;
+        };
+        /** MonitorErrorPage */
+        MonitorErrorPage: {
+            /**
+             * Items
+             * @description Newest first
+             */
+            items: components["schemas"]["MonitorErrorEntry"][];
+            /**
+             * Next Before
+             * @description Pass as `before` for the next page; null on the last page
+             */
+            next_before: number | null;
+        };
+        /** MonitorNodeCounts */
+        MonitorNodeCounts: {
+            /**
+             * Active
+             * @description Journeys whose current node it is, between waits
+             */
+            active: number;
+            /**
+             * Completed
+             * @description Journeys that ended at it (the same for exited, failed, goal_met)
+             */
+            completed: number;
+            /**
+             * Errors
+             * @description Steps at the node with an error (a failed action)
+             */
+            errors: number;
+            /** Exited */
+            exited: number;
+            /** Failed */
+            failed: number;
+            /**
+             * Fallbacks
+             * @description Steps that took the node's fallback (a failed or skipped action)
+             */
+            fallbacks: number;
+            /** Goal Met */
+            goal_met: number;
+            /** Node Id */
+            node_id: string;
+            /**
+             * Passed
+             * @description Steps recorded at the node (a lead going through it twice counts twice)
+             */
+            passed: number;
+            /**
+             * Retried
+             * @description Steps whose action took more than one attempt
+             */
+            retried: number;
+            /**
+             * Waiting
+             * @description Journeys waiting at it (a delay, or a wait for an event)
+             */
+            waiting: number;
+        };
+        /** MonitorOut */
+        MonitorOut: {
+            /**
+             * As Of
+             * Format: date-time
+             */
+            as_of: string;
+            /** Automation Id */
+            automation_id: number;
+            /**
+             * Mode
+             * @enum {string}
+             */
+            mode: "live" | "test";
+            /**
+             * Nodes
+             * @description Nodes with anything to count; a node not listed counts zero
+             */
+            nodes: components["schemas"]["MonitorNodeCounts"][];
+            totals: components["schemas"]["MonitorTotals"];
+            /**
+             * Version
+             * @description The version counted; null: all of them
+             */
+            version: number | null;
+            /**
+             * Versions
+             * @description The automation's published versions
+             */
+            versions: number[];
+        };
+        /** MonitorTotals */
+        MonitorTotals: {
+            /** Active */
+            active: number;
+            /** Completed */
+            completed: number;
+            /**
+             * Entered
+             * @description Journeys of the automation (in this mode and version)
+             */
+            entered: number;
+            /** Exited */
+            exited: number;
+            /** Failed */
+            failed: number;
+            /** Goal Met */
+            goal_met: number;
+            /** Waiting */
+            waiting: number;
+        };
+        /** MonitoredJourney */
+        MonitoredJourney: {
+            /**
+             * Current Node
+             * @description Where it is, or the node it ended at
+             */
+            current_node: string | null;
+            /** End Reason */
+            end_reason: string | null;
+            /**
+             * Entered At
+             * Format: date-time
+             */
+            entered_at: string;
+            /**
+             * Entry
+             * @description The lead's entry number in the automation
+             */
+            entry: number;
+            /** Finished At */
+            finished_at: string | null;
+            /** Id */
+            id: number;
+            lead: components["schemas"]["MonitoredLead"];
+            /** Lead Id */
+            lead_id: number;
+            /** Mode */
+            mode: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "active" | "waiting" | "completed" | "exited" | "failed" | "goal_met";
+            /** Temporal Url */
+            temporal_url: string;
+            /** Trigger Node */
+            trigger_node: string;
+            /** Version */
+            version: number;
+            /** Waiting Until */
+            waiting_until: string | null;
+            /** Workflow Id */
+            workflow_id: string;
+        };
+        /** MonitoredJourneyDetail */
+        MonitoredJourneyDetail: {
+            /**
+             * Edges
+             * @description The edges taken, in the order first taken
+             */
+            edges: components["schemas"]["JourneyPathEdge"][];
+            journey: components["schemas"]["MonitoredJourney"];
+            /**
+             * Nodes
+             * @description The nodes visited, in the order first reached (the current one included)
+             */
+            nodes: string[];
+            /**
+             * Steps
+             * @description In order (the latest ones when there are more)
+             */
+            steps: components["schemas"]["MonitoredJourneyStep"][];
+            /** Total Steps */
+            total_steps: number;
+        };
+        /** MonitoredJourneyPage */
+        MonitoredJourneyPage: {
+            /**
+             * Items
+             * @description Newest first
+             */
+            items: components["schemas"]["MonitoredJourney"][];
+            /**
+             * Next Before
+             * @description Pass as `before` for the next page; null on the last page
+             */
+            next_before: number | null;
+        };
+        /** MonitoredJourneyStep */
+        MonitoredJourneyStep: {
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+            /**
+             * Detail
+             * @description error, error_type, retry_state, attempts, fallback, why...
+             */
+            detail: {
+                [key: string]: unknown;
+            };
+            /** End Status */
+            end_status: string | null;
+            /** Next Node */
+            next_node: string | null;
+            /** Node Id */
+            node_id: string;
+            /** Node Type */
+            node_type: string;
+            /** Outcome */
+            outcome: string | null;
+            /** Reason */
+            reason: string;
+            /** Seq */
+            seq: number;
+            /** Wake At */
+            wake_at: string | null;
+        };
+        /** MonitoredLead */
+        MonitoredLead: {
+            /** Email */
+            email: string | null;
+            /** Id */
+            id: number;
+            /**
+             * Name
+             * @description First and last name; empty when the lead has none
+             */
+            name: string;
+        };
         /** NewCustomFieldSpec */
         NewCustomFieldSpec: {
             /** Choices */
@@ -5264,6 +6168,34 @@ export interface components {
              * @enum {string}
              */
             type: "text" | "number" | "date" | "boolean" | "choice";
+        };
+        /** NodeCount */
+        NodeCount: {
+            /**
+             * Ended
+             * @description Journeys that ended at the node
+             * @default 0
+             */
+            ended: number;
+            /**
+             * Outcomes
+             * @description Steps per outcome taken
+             */
+            outcomes?: {
+                [key: string]: number;
+            };
+            /**
+             * Passed
+             * @description Steps taken at the node (a node reached twice in a loop counts twice)
+             * @default 0
+             */
+            passed: number;
+            /**
+             * Waiting
+             * @description Unfinished journeys still waiting at the node
+             * @default 0
+             */
+            waiting: number;
         };
         /**
          * NotifyUserConfig
@@ -5610,6 +6542,29 @@ export interface components {
             };
             /** Workflow Id */
             workflow_id: string;
+        };
+        /**
+         * PublishRefusedOut
+         * @description A publication refused because the draft has errors: nothing was written.
+         */
+        PublishRefusedOut: {
+            /**
+             * Code
+             * @default invalid_graph
+             * @constant
+             */
+            code: "invalid_graph";
+            /**
+             * Detail
+             * @description The same as message
+             */
+            detail: string;
+            /** Field */
+            field?: string | null;
+            /** Message */
+            message: string;
+            /** Problems */
+            problems: components["schemas"]["GraphProblemOut"][];
         };
         /**
          * QuietHours
@@ -6188,6 +7143,40 @@ export interface components {
             options?: components["schemas"]["ImportOptions"];
         };
         /**
+         * SecretOut
+         * @description A secret as the API shows it: never its value.
+         */
+        SecretOut: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Created By Email */
+            created_by_email: string | null;
+            /**
+             * Last Used At
+             * @description When a journey's webhook last sent it (null: never)
+             */
+            last_used_at: string | null;
+            /** Name */
+            name: string;
+            /**
+             * Updated At
+             * Format: date-time
+             * @description When the value was last set
+             */
+            updated_at: string;
+        };
+        /** SecretValue */
+        SecretValue: {
+            /**
+             * Value
+             * @description Sent as the webhook's `Authorization` header exactly as given, e.g. `Bearer xyz` or `Basic dXNlcjpwYXNz`: printable ASCII on one line. Write-only: never returned.
+             */
+            value: string;
+        };
+        /**
          * Selection
          * @description Either explicit lead ids or everything matching a filter (and search).
          */
@@ -6265,6 +7254,251 @@ export interface components {
             clicks: number;
             /** Opens */
             opens: number;
+        };
+        /** SimulatedLead */
+        SimulatedLead: {
+            /**
+             * End
+             * @enum {string}
+             */
+            end: "completed" | "exited" | "failed" | "goal_met" | "unfinished" | "not_entered";
+            /** Entered */
+            entered: boolean;
+            /** Journey Id */
+            journey_id?: number | null;
+            /** Lead Id */
+            lead_id: number;
+            /**
+             * Name
+             * @default
+             */
+            name: string;
+            /** Path */
+            path?: components["schemas"]["SimulatedStep"][];
+            /**
+             * Reason
+             * @description The end's reason, or why the lead did not enter
+             * @default
+             */
+            reason: string;
+            /**
+             * Reentry
+             * @description What the re-entry policy would say of a live trigger for this lead now (first_entry, entered_before, already_active...); the simulation runs the journey whatever it says
+             * @default
+             */
+            reentry: string;
+            /**
+             * Waiting At
+             * @description unfinished: the node it was waiting at
+             */
+            waiting_at?: string | null;
+            /** Waiting Until */
+            waiting_until?: string | null;
+        };
+        /**
+         * SimulatedStep
+         * @description One decision of a simulated journey, at its simulated date.
+         */
+        SimulatedStep: {
+            /**
+             * At
+             * Format: date-time
+             * @description When the step began (a wait: when it started waiting), simulated
+             */
+            at: string;
+            /**
+             * Detail
+             * @description The dry run's description (`would`), a skip's reason (`why`), errors...
+             */
+            detail?: {
+                [key: string]: unknown;
+            };
+            /**
+             * End
+             * @description Why the journey stopped here (completed, exited...)
+             */
+            end?: string | null;
+            /** Next Node */
+            next_node?: string | null;
+            /** Node Id */
+            node_id: string;
+            /** Node Type */
+            node_type: string;
+            /** Outcome */
+            outcome?: string | null;
+            /**
+             * Reason
+             * @default
+             */
+            reason: string;
+            /**
+             * Wake At
+             * @description A delay or wait: when it ended (or times out)
+             */
+            wake_at?: string | null;
+        };
+        /**
+         * SimulationIn
+         * @description Which leads to simulate: `lead_ids`, or a lead `filter` (the first `limit` leads matching it, by id).
+         */
+        SimulationIn: {
+            /**
+             * Filter
+             * @description A lead filter tree (docs/filters.md)
+             */
+            filter?: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Graph
+             * @description The graph to run, as the builder has it (it must have no error); omitted: the automation's saved draft
+             */
+            graph?: unknown;
+            /** Lead Ids */
+            lead_ids?: number[] | null;
+            /**
+             * Limit
+             * @default 50
+             */
+            limit: number;
+            /**
+             * Trigger Node
+             * @description The trigger the leads enter at; omitted: the graph's first
+             */
+            trigger_node?: string | null;
+        };
+        /** SimulationOut */
+        SimulationOut: {
+            /** Automation Id */
+            automation_id: number;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Error */
+            error?: string | null;
+            /** Finished At */
+            finished_at?: string | null;
+            /**
+             * Graph
+             * @description The graph simulated, normalised
+             */
+            graph: {
+                [key: string]: unknown;
+            };
+            /** Id */
+            id: number;
+            results?: components["schemas"]["SimulationResults"] | null;
+            /**
+             * Selection
+             * @description {"lead_ids": [...]} or {"filter": {...}, "limit": n}
+             */
+            selection: {
+                [key: string]: unknown;
+            };
+            /**
+             * Status
+             * @description queued, running, done (see `results`), failed (see `error`)
+             * @enum {string}
+             */
+            status: "queued" | "running" | "done" | "failed";
+            /** Trigger Node */
+            trigger_node: string | null;
+            /**
+             * Version
+             * @description The published version simulated; 0: the draft
+             */
+            version: number;
+        };
+        /** SimulationResults */
+        SimulationResults: {
+            /**
+             * Assumed
+             * @default no events arrive; every wait_for_event times out
+             */
+            assumed: string;
+            /**
+             * Ended At
+             * Format: date-time
+             * @description The simulated clock when the last journey ended (or the horizon)
+             */
+            ended_at: string;
+            /** Leads */
+            leads: components["schemas"]["SimulatedLead"][];
+            /**
+             * Nodes
+             * @description Per node id
+             */
+            nodes: {
+                [key: string]: components["schemas"]["NodeCount"];
+            };
+            /**
+             * Started At
+             * Format: date-time
+             * @description The simulated clock when the leads entered
+             */
+            started_at: string;
+            /**
+             * Totals
+             * @description leads, entered, and per end (completed, exited, unfinished...)
+             */
+            totals: {
+                [key: string]: number;
+            };
+            /** Trigger Node */
+            trigger_node: string;
+            /**
+             * Unfinished
+             * @description Why some journeys were stopped before their end (the horizon or the time limit)
+             */
+            unfinished?: string | null;
+            /** Version */
+            version: number;
+            /** Would Send */
+            would_send: components["schemas"]["WouldSend"][];
+        };
+        /** SimulationStarted */
+        SimulationStarted: {
+            /** Id */
+            id: number;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "queued" | "running" | "done" | "failed";
+            /** Workflow Id */
+            workflow_id: string;
+        };
+        /** SimulationSummaryOut */
+        SimulationSummaryOut: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Finished At */
+            finished_at?: string | null;
+            /** Id */
+            id: number;
+            /** Selection */
+            selection: {
+                [key: string]: unknown;
+            };
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "queued" | "running" | "done" | "failed";
+            /**
+             * Totals
+             * @description The results' totals, once done
+             */
+            totals?: {
+                [key: string]: number;
+            } | null;
+            /** Version */
+            version: number;
         };
         /** SmsInfo */
         SmsInfo: {
@@ -6878,6 +8112,69 @@ export interface components {
             /** Whatsapp Template */
             whatsapp_template: string;
         };
+        /**
+         * TestRunIn
+         * @description A real journey for one lead, every delay and wait cut to `max_delay_seconds`: its messages are sent.
+         */
+        TestRunIn: {
+            /**
+             * Graph
+             * @description The graph to run, as the builder has it (it must have no error); omitted: the automation's saved draft
+             */
+            graph?: unknown;
+            /** Lead Id */
+            lead_id: number;
+            /**
+             * Max Delay Seconds
+             * @default 30
+             */
+            max_delay_seconds: number;
+            /** Trigger Node */
+            trigger_node?: string | null;
+        };
+        /** TestRunOut */
+        TestRunOut: {
+            /** Automation Id */
+            automation_id: number;
+            /** Event Id */
+            event_id: string;
+            /** Lead Id */
+            lead_id: number;
+            /** Max Delay Seconds */
+            max_delay_seconds: number;
+            /** Trigger Node */
+            trigger_node: string;
+            /**
+             * Version
+             * @description The published version run; 0: the draft
+             */
+            version: number;
+            /** Workflow Id */
+            workflow_id: string;
+        };
+        /** TestRunProgressOut */
+        TestRunProgressOut: {
+            /** Current Node */
+            current_node?: string | null;
+            /** End Reason */
+            end_reason?: string | null;
+            /**
+             * Journey Id
+             * @description null: the journey has not recorded itself yet
+             */
+            journey_id: number | null;
+            /**
+             * Path
+             * @description Its steps so far, in order
+             */
+            path?: components["schemas"]["SimulatedStep"][];
+            /** Status */
+            status?: ("active" | "waiting" | "completed" | "exited" | "failed" | "goal_met") | null;
+            /** Waiting Until */
+            waiting_until?: string | null;
+            /** Workflow Id */
+            workflow_id: string;
+        };
         /** TestSendBody */
         TestSendBody: {
             /**
@@ -7410,6 +8707,52 @@ export interface components {
              * @description IANA name, e.g. Europe/Paris
              */
             timezone?: string | null;
+        };
+        /**
+         * WouldSend
+         * @description Something a journey would have sent: a message to the lead, a notification to a user, a webhook call.
+         */
+        WouldSend: {
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+            /** Channel */
+            channel?: string | null;
+            /**
+             * Description
+             * @description The dry run's own words, addresses masked
+             */
+            description: string;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "message" | "notification" | "webhook";
+            /** Lead Id */
+            lead_id: number;
+            /** Node Id */
+            node_id: string;
+            /**
+             * Preview
+             * @description SMS / WhatsApp: the start of the text rendered for the lead
+             */
+            preview?: string | null;
+            /**
+             * Subject
+             * @description Email: the subject rendered for the lead
+             */
+            subject?: string | null;
+            /** Template Id */
+            template_id?: number | null;
+            /** Template Name */
+            template_name?: string | null;
+            /**
+             * To
+             * @description The address, masked
+             */
+            to?: string | null;
         };
     };
     responses: never;
@@ -8165,6 +9508,140 @@ export interface operations {
             };
         };
     };
+    list_automations_api_automations_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AutomationSummary"][];
+                };
+            };
+            /** @description Not signed in, or an invalid or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The role does not allow it, or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unknown id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input; `field` names the offending field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    create_automation_api_automations_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AutomationIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AutomationOut"];
+                };
+            };
+            /** @description Not signed in, or an invalid or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The role does not allow it, or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unknown id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input; `field` names the offending field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     validate_draft_api_automations_validate_post: {
         parameters: {
             query?: never;
@@ -8185,6 +9662,1159 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["DraftCheckOut"];
+                };
+            };
+            /** @description Not signed in, or an invalid or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The role does not allow it, or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unknown id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input; `field` names the offending field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_automation_api_automations__automation_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                automation_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AutomationOut"];
+                };
+            };
+            /** @description Not signed in, or an invalid or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The role does not allow it, or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unknown id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input; `field` names the offending field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    delete_automation_api_automations__automation_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                automation_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not signed in, or an invalid or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The role does not allow it, or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unknown id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Live journeys are still running */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid input; `field` names the offending field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Temporal refused or is unreachable: nothing was changed */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    update_automation_api_automations__automation_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                automation_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AutomationPatch"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AutomationOut"];
+                };
+            };
+            /** @description Not signed in, or an invalid or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The role does not allow it, or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unknown id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input; `field` names the offending field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    automation_errors_api_automations__automation_id__errors_get: {
+        parameters: {
+            query?: {
+                /** @description Only this node's (journeys: at it, or ended there) */
+                node_id?: string | null;
+                /** @description live journeys, or the test runs' (delays shortened) */
+                mode?: "live" | "test";
+                /** @description Only the journeys of this version; all versions if left out */
+                version?: number | null;
+                limit?: number;
+                /** @description The `next_before` of the previous page */
+                before?: number | null;
+            };
+            header?: never;
+            path: {
+                automation_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MonitorErrorPage"];
+                };
+            };
+            /** @description Not signed in, or an invalid or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The role does not allow it, or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unknown id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input; `field` names the offending field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    automation_journeys_api_automations__automation_id__journeys_get: {
+        parameters: {
+            query?: {
+                status?: ("active" | "waiting" | "completed" | "exited" | "failed" | "goal_met") | null;
+                /** @description Only this node's (journeys: at it, or ended there) */
+                node_id?: string | null;
+                lead_id?: number | null;
+                /** @description live journeys, or the test runs' (delays shortened) */
+                mode?: "live" | "test";
+                /** @description Only the journeys of this version; all versions if left out */
+                version?: number | null;
+                limit?: number;
+                /** @description The `next_before` of the previous page */
+                before?: number | null;
+            };
+            header?: never;
+            path: {
+                automation_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MonitoredJourneyPage"];
+                };
+            };
+            /** @description Not signed in, or an invalid or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The role does not allow it, or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unknown id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input; `field` names the offending field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    automation_journey_api_automations__automation_id__journeys__journey_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                automation_id: number;
+                journey_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MonitoredJourneyDetail"];
+                };
+            };
+            /** @description Not signed in, or an invalid or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The role does not allow it, or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unknown id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input; `field` names the offending field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    automation_monitor_api_automations__automation_id__monitor_get: {
+        parameters: {
+            query?: {
+                /** @description live journeys, or the test runs' (delays shortened) */
+                mode?: "live" | "test";
+                /** @description Only the journeys of this version; all versions if left out */
+                version?: number | null;
+            };
+            header?: never;
+            path: {
+                automation_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MonitorOut"];
+                };
+            };
+            /** @description Not signed in, or an invalid or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The role does not allow it, or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unknown id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input; `field` names the offending field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    pause_automation_api_automations__automation_id__pause_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                automation_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AutomationOut"];
+                };
+            };
+            /** @description Not signed in, or an invalid or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The role does not allow it, or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unknown id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input; `field` names the offending field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Temporal refused or is unreachable: nothing was changed */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    publish_automation_api_automations__automation_id__publish_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                automation_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AutomationOut"];
+                };
+            };
+            /** @description Not signed in, or an invalid or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The role does not allow it, or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unknown id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The draft has errors (in `problems`): nothing was written */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PublishRefusedOut"];
+                };
+            };
+            /** @description Temporal refused or is unreachable: nothing was changed */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    resume_automation_api_automations__automation_id__resume_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                automation_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AutomationOut"];
+                };
+            };
+            /** @description Not signed in, or an invalid or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The role does not allow it, or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unknown id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input; `field` names the offending field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Temporal refused or is unreachable: nothing was changed */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    list_simulations_api_automations__automation_id__simulations_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                automation_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SimulationSummaryOut"][];
+                };
+            };
+            /** @description Not signed in, or an invalid or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The role does not allow it, or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unknown id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input; `field` names the offending field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    start_simulation_api_automations__automation_id__simulations_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                automation_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SimulationIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SimulationStarted"];
+                };
+            };
+            /** @description Not signed in, or an invalid or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The role does not allow it, or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unknown id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The graph has errors (in `problems`), or bad input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GraphRefusedOut"];
+                };
+            };
+            /** @description Temporal refused or is unreachable: nothing was started */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    get_simulation_api_automations__automation_id__simulations__simulation_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                automation_id: number;
+                simulation_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SimulationOut"];
+                };
+            };
+            /** @description Not signed in, or an invalid or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The role does not allow it, or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unknown id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input; `field` names the offending field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    start_test_run_api_automations__automation_id__test_runs_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                automation_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TestRunIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TestRunOut"];
+                };
+            };
+            /** @description Not signed in, or an invalid or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The role does not allow it, or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unknown id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The graph has errors (in `problems`), or bad input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GraphRefusedOut"];
+                };
+            };
+            /** @description Temporal refused or is unreachable: nothing was started */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    get_test_run_api_automations__automation_id__test_runs__workflow_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                automation_id: number;
+                workflow_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TestRunProgressOut"];
+                };
+            };
+            /** @description Not signed in, or an invalid or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The role does not allow it, or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unknown id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input; `field` names the offending field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_version_api_automations__automation_id__versions__version__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                automation_id: number;
+                version: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AutomationVersionOut"];
                 };
             };
             /** @description Not signed in, or an invalid or revoked API key */
@@ -10310,6 +12940,75 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Not signed in, or an invalid or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The role does not allow it, or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unknown id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input; `field` names the offending field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    post_event_api_events_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EventIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EventAccepted"];
+                };
             };
             /** @description Not signed in, or an invalid or revoked API key */
             401: {
@@ -15183,6 +17882,216 @@ export interface operations {
                 };
             };
             /** @description The run has not written its files (yet) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid input; `field` names the offending field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_secrets_api_secrets_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SecretOut"][];
+                };
+            };
+            /** @description Not signed in, or an invalid or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The role does not allow it, or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unknown id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input; `field` names the offending field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    put_secret_api_secrets__name__put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Letters, digits, `_`, `.` and `-`, at most 100 */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SecretValue"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SecretOut"];
+                };
+            };
+            /** @description Created (200: an existing secret's value replaced) */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SecretOut"];
+                };
+            };
+            /** @description Not signed in, or an invalid or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The role does not allow it, or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unknown id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input; `field` names the offending field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    delete_secret_api_secrets__name__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Letters, digits, `_`, `.` and `-`, at most 100 */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not signed in, or an invalid or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The role does not allow it, or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unknown id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A published automation (active or paused) uses it: they are named */
             409: {
                 headers: {
                     [name: string]: unknown;

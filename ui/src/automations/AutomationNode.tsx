@@ -2,6 +2,7 @@ import { Handle, Position, useUpdateNodeInternals, type NodeProps } from "@xyflo
 import { memo, useEffect } from "react";
 import { NODE_TYPES } from "./catalogue";
 import type { AutomationFlowNode } from "./graph";
+import { NodeBadges } from "./monitoring/NodeBadges";
 import { acceptsIncoming, outcomes } from "./outcomes";
 import { countProblems } from "./problems";
 
@@ -19,7 +20,7 @@ export const AutomationNode = memo(function AutomationNode({
   positionAbsoluteX,
   positionAbsoluteY,
 }: NodeProps<AutomationFlowNode>) {
-  const { node, problems = [], badOutcomes = [], summary = "" } = data;
+  const { node, problems = [], badOutcomes = [], summary = "", overlay } = data;
   const info = NODE_TYPES[node.type];
   const { required, optional } = outcomes(node);
   const handles = [...required, ...optional];
@@ -30,9 +31,10 @@ export const AutomationNode = memo(function AutomationNode({
   useEffect(() => updateNodeInternals(id), [id, handleKey, updateNodeInternals]);
 
   const tone = errors ? "has-error" : warnings ? "has-warning" : "";
+  const shown = overlay?.highlighted ? "is-highlighted" : overlay?.dimmed ? "is-dimmed" : "";
   return (
     <div
-      className={`automation-node category-${info.category} ${tone} ${selected ? "is-selected" : ""}`}
+      className={`automation-node category-${info.category} ${tone} ${selected ? "is-selected" : ""} ${shown}`}
       data-testid="automation-node"
       data-node-id={id}
       data-node-type={node.type}
@@ -47,6 +49,7 @@ export const AutomationNode = memo(function AutomationNode({
       </div>
       <div className="automation-node-title">{node.label || info.label}</div>
       <div className="automation-node-summary">{summary}</div>
+      {overlay && overlay.badges.length > 0 && <NodeBadges badges={overlay.badges} />}
       {problems.length > 0 && (
         <ul className="automation-node-problems" data-testid="node-problems">
           {problems.slice(0, SHOWN_MESSAGES).map((p, i) => (

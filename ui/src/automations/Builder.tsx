@@ -14,6 +14,7 @@ import {
 } from "@xyflow/react";
 import "@xyflow/react/dist/style.css";
 import "./builder.css";
+import "./readOnly.css";
 import { useCallback, useEffect, useMemo, useReducer, useRef, useState, type DragEvent } from "react";
 import { useCampaigns, useLists, useTemplates } from "../api/queries";
 import { useDirectory } from "../campaigns/queries";
@@ -24,6 +25,7 @@ import {
   addNode,
   connect,
   freeSpot,
+  graphJson,
   moveNodes,
   needsLayout,
   removeElements,
@@ -34,18 +36,21 @@ import {
 import { canRedo, canUndo, historyReducer, startHistory, type History, type HistoryAction } from "./history";
 import { JsonTab } from "./JsonTab";
 import { layoutGraph } from "./layout";
-import type { DraftGraph, NodeType, XY } from "./model";
+import type { DraftGraph, GraphProblem, NodeType, XY } from "./model";
+import { edgeOverlayClass, nodeOverlay, type GraphOverlay } from "./monitoring/overlay";
 import { acceptsIncoming } from "./outcomes";
 import { AutomationPanel, EdgePanel, NodePanel, type Change } from "./panels";
 import { countProblems, placeProblems } from "./problems";
+import { mergeProblems } from "./publish";
 import { useGraphValidation } from "./queries";
 import { summary, type Names } from "./summary";
 
 const NODE_TYPES_FOR_FLOW = { automation: AutomationNode };
 const DRAG_TYPE = "application/x-herald-node";
 const DEFAULT_EDGE = { markerEnd: { type: MarkerType.ArrowClosed, width: 18, height: 18 } };
+const DELETE_KEYS = ["Backspace", "Delete"];
 
-type Selection = { nodes: string[]; edges: string[] };
+export type Selection = { nodes: string[]; edges: string[] };
 const NOTHING: Selection = { nodes: [], edges: [] };
 
 type Props = {
@@ -53,6 +58,18 @@ type Props = {
   /** Every change of the graph (for saving the draft). */
   onChange: (graph: DraftGraph) => void;
   fileName: string;
+  /** Problems known besides the live check (a refused publication of this graph): drawn on the nodes with the live check's. */
+  problems?: readonly GraphProblem[];
+  /** Drawn over the graph, not part of it: badges per node and a highlighted path (monitoring, simulator). */
+  overlay?: GraphOverlay;
+  /** The selected nodes and edges (xyflow ids), as they change. */
+  onSelectionChange?: (selection: Selection) => void;
+  /**
+   * For members who may only read: the graph drawn and selectable (its panels show the settings, disabled), nothing
+   * to change: no palette, no dragging, connecting or deleting, no JSON apply, no undo or auto-layout. The API's
+   * check (campaigns:write) is not asked: `problems` are the ones to draw (the stored draft's).
+   */
+  readOnly?: boolean;
 };
 
 /**
@@ -68,7 +85,7 @@ export function AutomationBuilder(props: Props) {
   );
 }
 
-function Builder({ initialGraph, onChange, fileName }: Props) {
+function Builder({ initialGraph, onChange, fileName, problems: extraProblems, overlay, onSelectionChange, readOnly = false }: Props) {
   const [history, dispatch] = useReducer(
     historyReducer as (state: History<DraftGraph>, action: HistoryAction<DraftGraph>) => History<DraftGraph>,
     initialGraph,
@@ -88,16 +105,18 @@ function Builder({ initialGraph, onChange, fileName }: Props) {
   graphRef.current = graph;
 
   useEffect(() => onChange(graph), [graph, onChange]);
+  useEffect(() => onSelectionChange?.(selection), [selection, onSelectionChange]);
 
   const change = useCallback<Change>((update, key) => dispatch({ type: "update", update, key }), []);
 
-  const { query: validation, checking } = useGraphValidation(graph);
-  const problems = useMemo(() => validation.data?.problems ?? [], [validation.data]);
+  const { query: validation, checking } = useGraphValidation(graph, !readOnly);
+  const problems = useMemo(() => mergeProblems(validation.data?.problems ?? [], extraProblems), [validation.data, extraProblems]);
   const placed = useMemo(() => placeProblems(graph, problems), [graph, problems]);
   const names = useNames();
 
   // Undo / redo from the keyboard, except while typing in a field (which has its own).
   useEffect(() => {
+    if (readOnly) return;
     function onKey(event: KeyboardEvent) {
       if (!(event.ctrlKey || event.metaKey)) return;
       const target = event.target as HTMLElement | null;
@@ -110,7 +129,7 @@ function Builder({ initialGraph, onChange, fileName }: Props) {
     }
     window.addEventListener("keydown", onKey);
     return () => window.removeEventListener("keydown", onKey);
-  }, []);
+  }, [readOnly]);
 
   useEffect(() => {
     if (fitRequest === 0 || tab !== "canvas") return;
@@ -130,9 +149,10 @@ function Builder({ initialGraph, onChange, fileName }: Props) {
           problems: placed.byNode.get(node.id) ?? [],
           badOutcomes: [...(placed.outcomes.get(node.id) ?? [])],
           summary: summary(node.data.node, names),
+          overlay: nodeOverlay(overlay, node.id),
         },
       })),
-    [base, selection, measured, placed, names],
+    [base, selection, measured, placed, names, overlay],
   );
   const edges = useMemo(
     () =>
@@ -142,10 +162,10 @@ function Builder({ initialGraph, onChange, fileName }: Props) {
           ...edge,
           selected: selection.edges.includes(edge.id),
           label: outcome === "next" ? undefined : outcome,
-          className: `automation-edge automation-edge-${/^[a-z0-9_-]+$/.test(outcome) ? outcome : "other"} ${placed.edges.has(edge.id) ? "is-bad" : ""}`,
+          className: `automation-edge automation-edge-${/^[a-z0-9_-]+$/.test(outcome) ? outcome : "other"} ${placed.edges.has(edge.id) ? "is-bad" : ""} ${edgeOverlayClass(overlay, edge.source, outcome)}`,
         };
       }),
-    [base, selection, placed],
+    [base, selection, placed, overlay],
   );
 
   const onNodesChange = useCallback((changes: NodeChange<AutomationFlowNode>[]) => {
@@ -157,12 +177,12 @@ function Builder({ initialGraph, onChange, fileName }: Props) {
       else if (c.type === "dimensions" && c.dimensions) sizes[c.id] = c.dimensions;
       else if (c.type === "select") picks.push({ id: c.id, selected: c.selected });
     }
-    if (positions.size) {
+    if (positions.size && !readOnly) {
       dispatch({ type: "update", update: (g) => moveNodes(g, positions), key: `move:${dragSession.current}` });
     }
     if (Object.keys(sizes).length) setMeasured((old) => ({ ...old, ...sizes }));
     if (picks.length) setSelection((old) => pick(old, "nodes", picks));
-  }, []);
+  }, [readOnly]);
 
   const onEdgesChange = useCallback((changes: EdgeChange<AutomationFlowEdge>[]) => {
     const picks = changes.flatMap((c) => (c.type === "select" ? [{ id: c.id, selected: c.selected }] : []));
@@ -205,6 +225,7 @@ function Builder({ initialGraph, onChange, fileName }: Props) {
   };
 
   const onDrop = (event: DragEvent) => {
+    if (readOnly) return;
     const type = event.dataTransfer.getData(DRAG_TYPE);
     if (!isNodeType(type)) return;
     event.preventDefault();
@@ -233,34 +254,33 @@ function Builder({ initialGraph, onChange, fileName }: Props) {
             JSON
           </button>
         </div>
-        <div className="automation-tools" role="group" aria-label="Edit">
-          <button type="button" className="btn btn-secondary btn-sm" disabled={!canUndo(history)} onClick={() => dispatch({ type: "undo" })} title="Undo (Ctrl+Z)">
-            Undo
-          </button>
-          <button type="button" className="btn btn-secondary btn-sm" disabled={!canRedo(history)} onClick={() => dispatch({ type: "redo" })} title="Redo (Ctrl+Shift+Z)">
-            Redo
-          </button>
-          <button type="button" className="btn btn-secondary btn-sm" disabled={graph.nodes.length === 0} onClick={layout}>
-            Auto-layout
-          </button>
+        <div className="automation-tools" role="group" aria-label={readOnly ? "View" : "Edit"}>
+          {!readOnly && (
+            <EditTools
+              canUndo={canUndo(history)}
+              canRedo={canRedo(history)}
+              empty={graph.nodes.length === 0}
+              blank={graph.nodes.length === 0 && graph.edges.length === 0}
+              onUndo={() => dispatch({ type: "undo" })}
+              onRedo={() => dispatch({ type: "redo" })}
+              onLayout={layout}
+              onClear={() => {
+                dispatch({ type: "update", update: (g) => ({ ...g, nodes: [], edges: [] }), replace: true });
+                setSelection(NOTHING);
+              }}
+            />
+          )}
           <button type="button" className="btn btn-secondary btn-sm" disabled={tab !== "canvas" || graph.nodes.length === 0} onClick={() => setFitRequest((n) => n + 1)}>
             Fit view
           </button>
-          <button
-            type="button"
-            className="btn btn-ghost btn-sm"
-            disabled={graph.nodes.length === 0 && graph.edges.length === 0}
-            title="Empty the canvas (undo brings it back)"
-            onClick={() => {
-              dispatch({ type: "update", update: (g) => ({ ...g, nodes: [], edges: [] }), replace: true });
-              setSelection(NOTHING);
-            }}
-          >
-            Clear
-          </button>
         </div>
         <span className="flex-spacer" />
-        <ValidationSummary checking={checking} errors={errors} warnings={warnings} ready={validation.data !== undefined} />
+        {readOnly && (
+          <span className="muted small" data-testid="read-only">
+            Read-only
+          </span>
+        )}
+        <ValidationSummary checking={checking} errors={errors} warnings={warnings} ready={readOnly || validation.data !== undefined} />
       </div>
       <ErrorAlert error={validation.error} />
       {validation.data && validation.data.graph === null && graph.nodes.length > 0 && (
@@ -283,7 +303,9 @@ function Builder({ initialGraph, onChange, fileName }: Props) {
           </Alert>
         </div>
       )}
-      {tab === "json" ? (
+      {tab === "json" && readOnly ? (
+        <JsonView graph={graph} />
+      ) : tab === "json" ? (
         <JsonTab
           graph={graph}
           fileName={fileName}
@@ -294,9 +316,16 @@ function Builder({ initialGraph, onChange, fileName }: Props) {
           }}
         />
       ) : (
-        <div className="automation-workspace">
-          <Palette onAdd={addAtCenter} />
-          <div className="automation-canvas" ref={canvasRef} onDragOver={(event) => { event.preventDefault(); event.dataTransfer.dropEffect = "move"; }} onDrop={onDrop} data-testid="automation-canvas">
+        <div className={`automation-workspace ${readOnly ? "is-read-only" : ""}`}>
+          {!readOnly && <Palette onAdd={addAtCenter} />}
+          <div
+            className={`automation-canvas ${readOnly ? "is-read-only" : ""}`}
+            ref={canvasRef}
+            onDragOver={readOnly ? undefined : (event) => { event.preventDefault(); event.dataTransfer.dropEffect = "move"; }}
+            onDrop={onDrop}
+            data-testid="automation-canvas"
+            data-read-only={readOnly}
+          >
             <ReactFlow<AutomationFlowNode, AutomationFlowEdge>
               nodes={nodes}
               edges={edges}
@@ -304,13 +333,15 @@ function Builder({ initialGraph, onChange, fileName }: Props) {
               defaultEdgeOptions={DEFAULT_EDGE}
               onNodesChange={onNodesChange}
               onEdgesChange={onEdgesChange}
-              onDelete={onDelete}
-              onConnect={onConnect}
+              onDelete={readOnly ? undefined : onDelete}
+              onConnect={readOnly ? undefined : onConnect}
               isValidConnection={isValidConnection}
               onNodeDragStart={() => void (dragSession.current += 1)}
               onNodeDragStop={() => void (dragSession.current += 1)}
               onPaneClick={() => setSelection(NOTHING)}
-              deleteKeyCode={["Backspace", "Delete"]}
+              deleteKeyCode={readOnly ? null : DELETE_KEYS}
+              nodesDraggable={!readOnly}
+              nodesConnectable={!readOnly}
               fitView
               fitViewOptions={{ padding: 0.15, maxZoom: 1 }}
               minZoom={0.2}
@@ -322,8 +353,14 @@ function Builder({ initialGraph, onChange, fileName }: Props) {
             </ReactFlow>
             {graph.nodes.length === 0 && (
               <div className="automation-empty">
-                <p>Drag a trigger from the palette to start, or click one to add it.</p>
-                <p className="muted small">Engineers: paste a graph in the JSON tab.</p>
+                {readOnly ? (
+                  <p>The draft has no node yet.</p>
+                ) : (
+                  <>
+                    <p>Drag a trigger from the palette to start, or click one to add it.</p>
+                    <p className="muted small">Engineers: paste a graph in the JSON tab.</p>
+                  </>
+                )}
               </div>
             )}
           </div>
@@ -335,6 +372,7 @@ function Builder({ initialGraph, onChange, fileName }: Props) {
                 graph={graph}
                 problems={placed.byNode.get(selectedNode.id) ?? []}
                 change={change}
+                readOnly={readOnly}
                 onDelete={() => {
                   dispatch({ type: "update", update: (g) => removeElements(g, [selectedNode.id]) });
                   setSelection(NOTHING);
@@ -343,6 +381,7 @@ function Builder({ initialGraph, onChange, fileName }: Props) {
             ) : selectedEdge?.data ? (
               <EdgePanel
                 edge={selectedEdge.data.edge}
+                readOnly={readOnly}
                 onDelete={() => {
                   const index = selectedEdge.data?.index;
                   if (index !== undefined) dispatch({ type: "update", update: (g) => removeElements(g, [], [index]) });
@@ -350,7 +389,7 @@ function Builder({ initialGraph, onChange, fileName }: Props) {
                 }}
               />
             ) : (
-              <AutomationPanel key={history.revision} graph={graph} problems={placed.general} change={change} sends={sends} />
+              <AutomationPanel key={history.revision} graph={graph} problems={placed.general} change={change} sends={sends} readOnly={readOnly} />
             )}
           </aside>
         </div>
@@ -396,6 +435,47 @@ function Palette({ onAdd }: { onAdd: (type: NodeType) => void }) {
         </section>
       ))}
     </nav>
+  );
+}
+
+/** Undo, redo, auto-layout and clear: the toolbar's edits (not offered read-only). */
+function EditTools(props: {
+  canUndo: boolean;
+  canRedo: boolean;
+  empty: boolean;
+  blank: boolean;
+  onUndo: () => void;
+  onRedo: () => void;
+  onLayout: () => void;
+  onClear: () => void;
+}) {
+  return (
+    <>
+      <button type="button" className="btn btn-secondary btn-sm" disabled={!props.canUndo} onClick={props.onUndo} title="Undo (Ctrl+Z)">
+        Undo
+      </button>
+      <button type="button" className="btn btn-secondary btn-sm" disabled={!props.canRedo} onClick={props.onRedo} title="Redo (Ctrl+Shift+Z)">
+        Redo
+      </button>
+      <button type="button" className="btn btn-secondary btn-sm" disabled={props.empty} onClick={props.onLayout}>
+        Auto-layout
+      </button>
+      <button type="button" className="btn btn-ghost btn-sm" disabled={props.blank} title="Empty the canvas (undo brings it back)" onClick={props.onClear}>
+        Clear
+      </button>
+    </>
+  );
+}
+
+/** The graph as JSON, to read or copy (the JSON tab of a reader: nothing to apply). */
+function JsonView({ graph }: { graph: DraftGraph }) {
+  return (
+    <div className="automation-json" data-testid="json-tab">
+      <p className="muted small">
+        The automation as the API takes it: <code>{"{nodes, edges, reentry, goals}"}</code> (see docs/automations.md).
+      </p>
+      <textarea name="graph-json" aria-label="Automation JSON" className="input mono automation-json-text" spellCheck={false} readOnly value={graphJson(graph)} />
+    </div>
   );
 }
 

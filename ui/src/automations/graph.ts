@@ -11,6 +11,7 @@ import {
   type NodeType,
   type XY,
 } from "./model";
+import type { NodeOverlay } from "./monitoring/overlay";
 
 /**
  * The automation graph ⇄ what xyflow draws. A node is an xyflow node of type "automation" carrying the draft node
@@ -24,6 +25,8 @@ export type AutomationNodeData = {
   problems?: GraphProblem[];
   badOutcomes?: string[];
   summary?: string;
+  /** Badges and highlight of an overlay (monitoring counts, simulator results): monitoring/overlay.ts. */
+  overlay?: NodeOverlay;
 };
 export type AutomationFlowNode = FlowNode<AutomationNodeData, "automation">;
 export type AutomationEdgeData = { edge: DraftEdge; index: number };

@@ -1,4 +1,4 @@
-import type { ReactNode } from "react";
+import type { CSSProperties, ReactNode } from "react";
 import { useCustomFields } from "../api/queries";
 import { TemplatePicker } from "../campaigns/TemplatePicker";
 import type { Channel } from "../campaigns/flow";
@@ -55,10 +55,24 @@ type NodePanelProps = {
   problems: GraphProblem[];
   change: Change;
   onDelete: () => void;
+  /** The settings shown, disabled (a member who may only read); no delete. */
+  readOnly?: boolean;
 };
 
+const READ_ONLY_FIELDS: CSSProperties = { display: "flex", flexDirection: "column", gap: 10, minWidth: 0, margin: 0, padding: 0, border: 0 };
+
+/** The panel's fields, disabled together when read-only (a disabled fieldset disables every control in it). */
+function Fields({ readOnly, children }: { readOnly: boolean; children: ReactNode }) {
+  if (!readOnly) return <>{children}</>;
+  return (
+    <fieldset disabled style={READ_ONLY_FIELDS} data-testid="read-only-fields">
+      {children}
+    </fieldset>
+  );
+}
+
 /** The selected node: its label, its settings by type, its retries (actions), its problems. */
-export function NodePanel({ node, graph, problems, change, onDelete }: NodePanelProps) {
+export function NodePanel({ node, graph, problems, change, onDelete, readOnly = false }: NodePanelProps) {
   const info = NODE_TYPES[node.type];
   const c = configOf(node);
   const set = (patch: Json, field = Object.keys(patch).join(",")) =>
@@ -73,34 +87,38 @@ export function NodePanel({ node, graph, problems, change, onDelete }: NodePanel
           <span className={`automation-chip category-${info.category}`}>{info.label}</span>
           <code className="automation-node-id">{node.id}</code>
         </div>
-        <button type="button" className="btn btn-ghost btn-sm" onClick={onDelete}>
-          Delete node
-        </button>
+        {!readOnly && (
+          <button type="button" className="btn btn-ghost btn-sm" onClick={onDelete}>
+            Delete node
+          </button>
+        )}
       </div>
       <p className="muted small">{info.hint}.</p>
       <ProblemList problems={problems} testId="panel-problems" />
-      <Field label="Label" hint="Shown on the canvas only.">
-        <TextInput
-          label="Label"
-          value={node.label ?? ""}
-          maxLength={80}
-          placeholder={info.label}
-          invalid={bad("label")}
-          onChange={(label) =>
-            change(
-              (g) =>
-                updateNode(g, node.id, (n) => {
-                  const { label: _old, ...rest } = n;
-                  return label === "" ? (rest as DraftNode) : { ...n, label };
-                }),
-              `edit:${node.id}:label`,
-            )
-          }
-        />
-      </Field>
-      <TypeEditor {...ctx} />
-      {info.category === "trigger" && node.type !== "recurring_schedule" && <EnrollmentFilter {...ctx} />}
-      {info.category === "action" && node.type !== "exit" && <RetryEditor {...ctx} />}
+      <Fields readOnly={readOnly}>
+        <Field label="Label" hint="Shown on the canvas only.">
+          <TextInput
+            label="Label"
+            value={node.label ?? ""}
+            maxLength={80}
+            placeholder={info.label}
+            invalid={bad("label")}
+            onChange={(label) =>
+              change(
+                (g) =>
+                  updateNode(g, node.id, (n) => {
+                    const { label: _old, ...rest } = n;
+                    return label === "" ? (rest as DraftNode) : { ...n, label };
+                  }),
+                `edit:${node.id}:label`,
+              )
+            }
+          />
+        </Field>
+        <TypeEditor {...ctx} />
+        {info.category === "trigger" && node.type !== "recurring_schedule" && <EnrollmentFilter {...ctx} />}
+        {info.category === "action" && node.type !== "exit" && <RetryEditor {...ctx} />}
+      </Fields>
     </div>
   );
 }
@@ -630,59 +648,79 @@ function WebhookEditor({ c, set, bad }: EditorProps) {
   );
 }
 
-/** The selected edge: where it goes, and a way to delete it. */
-export function EdgePanel({ edge, onDelete }: { edge: DraftEdge; onDelete: () => void }) {
+/** The selected edge: where it goes, and a way to delete it (not read-only). */
+export function EdgePanel({ edge, onDelete, readOnly = false }: { edge: DraftEdge; onDelete: () => void; readOnly?: boolean }) {
   return (
     <div className="automation-panel" data-testid="edge-panel">
       <div className="automation-panel-head">
         <span className="field-label">Edge</span>
-        <button type="button" className="btn btn-ghost btn-sm" onClick={onDelete}>
-          Delete edge
-        </button>
+        {!readOnly && (
+          <button type="button" className="btn btn-ghost btn-sm" onClick={onDelete}>
+            Delete edge
+          </button>
+        )}
       </div>
       <p>
         From <code>{edge.source}</code> when <strong>{edge.outcome}</strong>, to <code>{edge.target}</code>.
       </p>
-      <p className="muted small">Drag from another outcome handle to connect it; an outcome leads to one node.</p>
+      {!readOnly && <p className="muted small">Drag from another outcome handle to connect it; an outcome leads to one node.</p>}
     </div>
   );
 }
 
 /** Nothing selected: the automation's re-entry policy and goals, and the problems about it as a whole. */
-export function AutomationPanel({ graph, problems, change, sends }: { graph: DraftGraph; problems: GraphProblem[]; change: Change; sends: DraftNode[] }) {
+export function AutomationPanel({
+  graph,
+  problems,
+  change,
+  sends,
+  readOnly = false,
+}: {
+  graph: DraftGraph;
+  problems: GraphProblem[];
+  change: Change;
+  sends: DraftNode[];
+  readOnly?: boolean;
+}) {
   const goals = Array.isArray(graph.goals) ? graph.goals : [];
   const setGoals = (next: Json[], key: string) => change((g) => ({ ...g, goals: next }), key);
   const reentry = typeof graph.reentry === "string" ? graph.reentry : "once_ever";
   return (
     <div className="automation-panel" data-testid="automation-panel">
       <h2 className="automation-panel-title">Automation</h2>
-      <p className="muted small">Select a node or an edge to edit it. Drag nodes from the palette; connect an outcome to a node.</p>
-      <Field label="Re-entry" hint={REENTRY.find((r) => r.value === reentry)?.hint}>
-        <Choice label="Re-entry" value={reentry} items={REENTRY} onChange={(value) => change((g) => ({ ...g, reentry: value }))} />
-      </Field>
-      <div className="automation-section">
-        <span className="field-label">Goals</span>
-        <p className="muted small">A lead who meets a goal leaves at once (filter goals are checked before each action).</p>
-        {goals.map((goal, index) => (
-          <GoalEditor
-            key={index}
-            goal={goal}
-            index={index}
-            problems={problemsAt(problems, `goals[${index}]`)}
-            sends={sends}
-            onChange={(next, field) => setGoals(goals.map((g, i) => (i === index ? next : g)), `goal:${index}:${field}`)}
-            onRemove={() => setGoals(goals.filter((_, i) => i !== index), "goal:remove")}
-          />
-        ))}
-        <div className="flow-add">
-          <button type="button" className="btn btn-secondary btn-sm" disabled={goals.length >= 20} onClick={() => setGoals([...goals, { kind: "event", event: { kind: "status_changed", to_status: "won" } }], "goal:add")}>
-            + Event goal
-          </button>
-          <button type="button" className="btn btn-secondary btn-sm" disabled={goals.length >= 20} onClick={() => setGoals([...goals, { kind: "filter", filter: { combinator: "and", rules: [] } }], "goal:add")}>
-            + Filter goal
-          </button>
+      <p className="muted small">
+        {readOnly
+          ? "Read-only: select a node to see its settings."
+          : "Select a node or an edge to edit it. Drag nodes from the palette; connect an outcome to a node."}
+      </p>
+      <Fields readOnly={readOnly}>
+        <Field label="Re-entry" hint={REENTRY.find((r) => r.value === reentry)?.hint}>
+          <Choice label="Re-entry" value={reentry} items={REENTRY} onChange={(value) => change((g) => ({ ...g, reentry: value }))} />
+        </Field>
+        <div className="automation-section">
+          <span className="field-label">Goals</span>
+          <p className="muted small">A lead who meets a goal leaves at once (filter goals are checked before each action).</p>
+          {goals.map((goal, index) => (
+            <GoalEditor
+              key={index}
+              goal={goal}
+              index={index}
+              problems={problemsAt(problems, `goals[${index}]`)}
+              sends={sends}
+              onChange={(next, field) => setGoals(goals.map((g, i) => (i === index ? next : g)), `goal:${index}:${field}`)}
+              onRemove={() => setGoals(goals.filter((_, i) => i !== index), "goal:remove")}
+            />
+          ))}
+          <div className="flow-add">
+            <button type="button" className="btn btn-secondary btn-sm" disabled={goals.length >= 20} onClick={() => setGoals([...goals, { kind: "event", event: { kind: "status_changed", to_status: "won" } }], "goal:add")}>
+              + Event goal
+            </button>
+            <button type="button" className="btn btn-secondary btn-sm" disabled={goals.length >= 20} onClick={() => setGoals([...goals, { kind: "filter", filter: { combinator: "and", rules: [] } }], "goal:add")}>
+              + Filter goal
+            </button>
+          </div>
         </div>
-      </div>
+      </Fields>
     </div>
   );
 }

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import example from "../../../tests/fixtures/automations/qualified_case_study.json";
-import { discardDraft, loadDraft, saveDraft } from "./storage";
+import { discardDraft, loadDraft, localDrafts } from "./storage";
 import { readGraph } from "./graph";
 
 class MemoryStorage {
@@ -16,7 +16,7 @@ class MemoryStorage {
   }
 }
 
-describe("the draft, kept in this browser until the automations API exists", () => {
+describe("drafts the builder left in this browser", () => {
   let storage: MemoryStorage;
   beforeEach(() => {
     storage = new MemoryStorage();
@@ -26,13 +26,17 @@ describe("the draft, kept in this browser until the automations API exists", () 
     delete (globalThis as { window?: unknown }).window;
   });
 
-  it("saves and loads one draft per workspace", async () => {
+  it("reads the one draft of each workspace, and drops it", () => {
     const graph = readGraph(structuredClone(example)).graph!;
-    const savedAt = await saveDraft(3, { name: "Case study", graph });
+    const savedAt = "2026-01-05T10:00:00.000Z";
+    storage.setItem("herald.automations.draft.3", JSON.stringify({ name: "Case study", graph, savedAt }));
     expect(loadDraft(3)).toEqual({ name: "Case study", graph, savedAt });
+    expect(localDrafts(3)).toEqual([{ name: "Case study", graph, savedAt }]);
     expect(loadDraft(4)).toBeNull();
+    expect(localDrafts(4)).toEqual([]);
     discardDraft(3);
     expect(loadDraft(3)).toBeNull();
+    expect(storage.items.size).toBe(0);
   });
 
   it("ignores what it cannot read", () => {
@@ -40,5 +44,6 @@ describe("the draft, kept in this browser until the automations API exists", () 
     storage.setItem("herald.automations.draft.2", JSON.stringify({ name: "x", graph: { nodes: [{ type: "exit" }] } }));
     expect(loadDraft(1)).toBeNull();
     expect(loadDraft(2)).toBeNull();
+    expect(localDrafts(2)).toEqual([]);
   });
 });

@@ -1,21 +1,15 @@
 import { readGraph } from "./graph";
-import { emptyGraph, type DraftGraph } from "./model";
+import type { DraftGraph } from "./model";
 
 /**
- * Where a draft automation is kept. The automations API (create, update, publish) is not there yet, so the builder
- * keeps one draft per workspace in this browser (localStorage): a reload does not lose work. `saveDraft` is the one
- * place the builder saves through; wiring the API is a change to it (and to `loadDraft`) alone.
+ * Drafts the builder kept in this browser (localStorage, one per workspace) before the automations API stored them.
+ * Nothing is written here any more: the automations page offers to import such a draft (see ./importDrafts) or to
+ * drop it, and then removes it.
  */
 
-export type Draft = { name: string; graph: DraftGraph; savedAt: string | null };
-
-export const DEFAULT_NAME = "Untitled automation";
+export type LocalDraft = { name: string; graph: DraftGraph; savedAt: string | null };
 
 const storageKey = (workspaceId: number) => `herald.automations.draft.${workspaceId}`;
-
-export function newDraft(): Draft {
-  return { name: DEFAULT_NAME, graph: emptyGraph(), savedAt: null };
-}
 
 function storage(): Storage | null {
   try {
@@ -25,8 +19,8 @@ function storage(): Storage | null {
   }
 }
 
-/** The workspace's draft in this browser, or null (none, or unreadable). */
-export function loadDraft(workspaceId: number): Draft | null {
+/** The workspace's draft left in this browser, or null (none, or unreadable). */
+export function loadDraft(workspaceId: number): LocalDraft | null {
   const raw = storage()?.getItem(storageKey(workspaceId));
   if (!raw) return null;
   try {
@@ -36,7 +30,7 @@ export function loadDraft(workspaceId: number): Draft | null {
     const read = readGraph(graph);
     if (!read.graph) return null;
     return {
-      name: typeof name === "string" ? name : DEFAULT_NAME,
+      name: typeof name === "string" ? name : "",
       graph: read.graph,
       savedAt: typeof savedAt === "string" ? savedAt : null,
     };
@@ -45,11 +39,10 @@ export function loadDraft(workspaceId: number): Draft | null {
   }
 }
 
-/** Saves the draft; resolves with when it was saved. */
-export async function saveDraft(workspaceId: number, draft: Omit<Draft, "savedAt">): Promise<string> {
-  const savedAt = new Date().toISOString();
-  storage()?.setItem(storageKey(workspaceId), JSON.stringify({ ...draft, savedAt }));
-  return savedAt;
+/** The drafts of the workspace left in this browser (the old builder kept one at most). */
+export function localDrafts(workspaceId: number): LocalDraft[] {
+  const draft = loadDraft(workspaceId);
+  return draft ? [draft] : [];
 }
 
 export function discardDraft(workspaceId: number): void {

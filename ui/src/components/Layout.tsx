@@ -27,6 +27,7 @@ export const NAV_ITEMS: NavItem[] = [
   { to: "/settings", label: "Settings", icon: "settings" },
   { to: "/settings/members", label: "Members", icon: "members", permission: "members:manage", sub: true },
   { to: "/settings/api-keys", label: "API keys", icon: "key", permission: "api_keys:manage", sub: true },
+  { to: "/settings/secrets", label: "Secrets", icon: "lock", permission: "settings:manage", sub: true },
   { to: "/settings/custom-fields", label: "Custom fields", icon: "fields", permission: "settings:manage", sub: true },
   { to: "/settings/brand", label: "Brand guidelines", icon: "brand", permission: "settings:manage", sub: true },
   { to: "/settings/audit", label: "Audit log", icon: "audit", permission: "audit:read", sub: true },

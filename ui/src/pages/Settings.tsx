@@ -14,6 +14,7 @@ export function Settings() {
   const links = [
     can(me, "members:manage") && { to: "/settings/members", text: "Manage members", note: "who works here, with which role" },
     can(me, "api_keys:manage") && { to: "/settings/api-keys", text: "Manage API keys", note: "access for scripts and integrations" },
+    can(me, "settings:manage") && { to: "/settings/secrets", text: "Manage secrets", note: "credentials automation webhooks send" },
     can(me, "audit:read") && { to: "/settings/audit", text: "Open the audit log", note: "who changed what, and when" },
     can(me, "settings:manage") && { to: "/settings/custom-fields", text: "Custom fields", note: "extra facts kept on every lead" },
     can(me, "settings:manage") && { to: "/settings/brand", text: "Brand guidelines", note: "colours, fonts, footer and words templates must respect" },
