@@ -776,9 +776,11 @@ async def test_schedule_a_weekly_report_run_it_now_and_download_its_figures(
 async def test_build_an_automation_from_json_see_problems_on_the_nodes_lay_it_out_and_undo(
     live_app, browser, api, db, tenant
 ):
-    """The builder (#10): the issue's example pasted in the JSON tab is drawn and valid; a zero wait and a removed
-    edge show their errors on their nodes; auto-layout moves the nodes and undo puts them back; a node dragged from
-    the palette and connected from an outcome handle; the draft survives a reload."""
+    """The builder (#10): a draft the old builder left in the browser is imported; a new automation is named and
+    opened; the issue's example pasted in the JSON tab is drawn and valid; a zero wait and a removed edge show their
+    errors on their nodes; auto-layout moves the nodes and undo puts them back; a node dragged from the palette and
+    connected from an outcome handle; the draft is saved through the API and survives a reload; renamed, published,
+    paused, resumed, its version viewed read-only, deleted."""
     example = json.loads((Path(__file__).parent / "fixtures" / "automations" / "qualified_case_study.json").read_text())
     templates = {}
     for name, channel, content in (
@@ -799,10 +801,39 @@ async def test_build_an_automation_from_json_see_problems_on_the_nodes_lay_it_ou
     await page.set_viewport_size({"width": 1600, "height": 1000})
     await page.get_by_role("link", name="Automations", exact=True).click()
     await expect(page.get_by_text("No automations yet.")).to_be_visible()
+
+    # A draft the builder kept in this browser before automations were stored: imported once, then gone from it.
+    kept = f"herald.automations.draft.{tenant.workspace_id}"
+    old = {"name": "Old draft", "graph": {"nodes": [], "edges": []}, "savedAt": None}
+    await page.evaluate("([key, value]) => localStorage.setItem(key, value)", [kept, json.dumps(old)])
+    await page.reload()
+    drafts = page.get_by_test_id("local-drafts")
+    await expect(drafts.get_by_test_id("local-draft")).to_contain_text("Old draft")
+    await drafts.get_by_role("button", name="Import", exact=True).click()
+    await expect(drafts).to_contain_text("Imported: Old draft")
+    rows = page.get_by_test_id("automation-row")
+    await expect(rows).to_have_count(1)
+    await expect(rows.first.get_by_test_id("automation-status")).to_have_text("draft")
+    assert await page.evaluate("key => localStorage.getItem(key)", kept) is None
+
+    # A new automation: named (a name in use is refused), created, opened in the builder.
     await page.get_by_role("button", name="New automation").click()
     await expect(page).to_have_url(re.compile(r"/automations/new$"))
+    await page.locator('input[name="name"]').fill("Old draft")
+    await page.get_by_role("button", name="Create", exact=True).click()
+    await expect(page.get_by_test_id("create-error")).to_contain_text("already exists")
+    await page.locator('input[name="name"]').fill("Qualified case study")
+    await page.get_by_role("button", name="Create", exact=True).click()
+    await expect(page).to_have_url(re.compile(r"/automations/\d+$"))
+    automation_id = int(page.url.rsplit("/", 1)[1])
+    status = page.get_by_test_id("automation-status")
+    await expect(status).to_have_text("draft")
+    await expect(page.get_by_test_id("published-version")).to_have_text("Never published")
     summary = page.get_by_test_id("validation-summary")
     await expect(page.get_by_test_id("graph-problems")).to_contain_text("add a trigger", timeout=15_000)
+    publish = page.get_by_role("button", name="Publish", exact=True)
+    await expect(publish).to_be_disabled()
+    await expect(page.get_by_test_id("publish-reason")).to_have_attribute("title", re.compile(r"^Fix the .*first"))
 
     # The example, as an engineer writes it: drawn, and valid in this workspace.
     await page.get_by_role("tab", name="JSON").click()
@@ -893,10 +924,158 @@ async def test_build_an_automation_from_json_see_problems_on_the_nodes_lay_it_ou
     await expect(tag).to_contain_text("#hot")
     await expect(summary).to_have_text("No problems", timeout=15_000)
 
-    # The draft is kept in this browser: a reload brings it back.
-    await page.wait_for_timeout(800)  # the draft is saved half a second after the last change
+    # The draft is saved through the API a moment after the last change: a reload brings it back.
+    await expect(page.get_by_test_id("draft-saved")).to_have_attribute("data-status", "saved", timeout=15_000)
+    stored = (await api.get(f"/api/automations/{automation_id}")).json()
+    assert (len(stored["draft"]["nodes"]), len(stored["draft"]["edges"]), stored["valid"]) == (10, 12, True)
     await page.reload()
     await expect(drawn).to_have_count(10)
     await expect(page.locator(".react-flow__edge")).to_have_count(12)
     await expect(summary).to_have_text("No problems", timeout=15_000)
+
+    # Renamed: a name another automation has is refused, in the field.
+    name = page.locator('input[name="name"]')
+    await name.fill("Old draft")
+    await name.press("Enter")
+    await expect(page.get_by_test_id("name-error")).to_contain_text("already exists")
+    await name.fill("Qualified: case study")
+    await name.press("Enter")
+    await expect(page.get_by_role("heading", name="Qualified: case study")).to_be_visible()
+
+    # Published as version 1 (active), paused, resumed.
+    await expect(publish).to_be_enabled()
+    await publish.click()
+    await expect(page.get_by_test_id("published-version")).to_have_text("Version 1 published")
+    await expect(status).to_have_text("active")
+    stored = (await api.get(f"/api/automations/{automation_id}")).json()
+    assert (stored["name"], stored["status"], stored["published_version"]) == ("Qualified: case study", "active", 1)
+    await page.get_by_role("button", name="Pause", exact=True).click()
+    await expect(status).to_have_text("paused")
+    assert (await api.get(f"/api/automations/{automation_id}")).json()["status"] == "paused"
+    await page.get_by_role("button", name="Resume", exact=True).click()
+    await expect(status).to_have_text("active")
+
+    # The published version, read-only.
+    version = page.get_by_test_id("automation-version")
+    await expect(version).to_have_count(1)
+    await version.get_by_role("button", name="View", exact=True).click()
+    await expect(page.get_by_test_id("version-view").get_by_test_id("automation-node")).to_have_count(10)
+
+    # Deleted (no journey runs), after a confirmation: the list has the imported one left.
+    page.once("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
+    await page.get_by_role("button", name="Delete", exact=True).click()
+    await expect(page).to_have_url(re.compile(r"/automations$"))
+    await expect(rows).to_have_count(1)
+    await expect(rows.first).to_contain_text("Old draft")
+    assert (await api.get(f"/api/automations/{automation_id}")).status_code == 404
+    await page.close()
+
+
+async def test_a_viewer_opens_a_published_automation_read_only_and_monitors_its_journeys(
+    live_app, browser, api, db, tenant
+):
+    """Read-only automations (#10): an automation an admin made and published says "Published" to the admin until
+    its draft changes; a viewer (support staff) opens it from the list and sees its graph and its settings, nothing
+    to change it with, and Monitor's counts, journeys and path. The viewer's page asks the API nothing it refuses."""
+    graph = {
+        "nodes": [
+            {"id": "go", "type": "external_event", "config": {"event": "go"}, "position": {"x": 0, "y": 0}},
+            {
+                "id": "hold",
+                "type": "wait_duration",
+                "config": {"duration": {"days": 30}},
+                "position": {"x": 0, "y": 160},
+            },
+            {"id": "done", "type": "exit", "position": {"x": 0, "y": 320}},
+        ],
+        "edges": [
+            {"id": "e1", "source": "go", "outcome": "next", "target": "hold"},
+            {"id": "e2", "source": "hold", "outcome": "next", "target": "done"},
+        ],
+    }
+    created = await api.post("/api/automations", json={"name": "Support watch", "graph": graph})
+    assert created.status_code == 201, created.text
+    automation_id = created.json()["id"]
+    published = await api.post(f"/api/automations/{automation_id}/publish")
+    assert published.status_code == 200, published.text
+    lead = await api.post("/api/leads", json={"first_name": "Ada", "email": "ada@example.com", "status": "new"})
+    assert lead.status_code == 201, lead.text
+    event = await api.post("/api/events", json={"name": "go", "lead": {"id": lead.json()["id"]}})
+    assert event.status_code == 202, event.text
+    await _member(db, tenant.workspace_id, "support@example.com", Role.viewer)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+
+    # The admin: the draft is the published version; a change makes it publishable again, undoing it does not.
+    page = await _sign_in(browser, live_app, "admin@acme.test")
+    await page.goto(f"{live_app}/automations/{automation_id}")
+    publish = page.get_by_test_id("publish")
+    await expect(publish).to_have_text("Published", timeout=15_000)
+    await expect(publish).to_be_disabled()
+    await page.locator('[data-testid="automation-node"][data-node-id="hold"]').click()
+    await page.get_by_test_id("node-panel").get_by_label("Wait for days").fill("31")
+    await expect(publish).to_have_text("Publish changes", timeout=15_000)
+    await expect(publish).to_be_enabled()
+    await page.get_by_role("button", name="Undo").click()
+    await expect(publish).to_have_text("Published", timeout=15_000)
+    await expect(page.get_by_test_id("draft-saved")).to_have_attribute("data-status", "saved", timeout=15_000)
+    await page.close()
+
+    before = (await api.get(f"/api/automations/{automation_id}")).json()
+    page = await _sign_in(browser, live_app, "support@example.com")
+    refused: list[str] = []
+
+    def on_response(response) -> None:
+        if "/api/" in response.url and response.status >= 400:
+            refused.append(f"{response.status} {response.url}")
+
+    page.on("response", on_response)
+    await page.get_by_role("link", name="Automations", exact=True).click()
+    await expect(page.get_by_role("button", name="New automation")).to_have_count(0)
+    await page.get_by_test_id("automation-row").get_by_role("link", name="Support watch").click()
+    await expect(page).to_have_url(re.compile(rf"/automations/{automation_id}$"))
+
+    # The graph, drawn; nothing to change it with.
+    nodes = page.get_by_test_id("automation-node")
+    await expect(nodes).to_have_count(3)
+    await expect(page.locator(".react-flow__edge")).to_have_count(2)
+    await expect(page.get_by_test_id("read-only-notice")).to_be_visible()
+    # The stored draft's problems, as the API checked them (the viewer's page does not ask for a check).
+    assert [p["severity"] for p in before["problems"]] == ["warning"]
+    await expect(page.get_by_test_id("validation-summary")).to_have_text("1 warning")
+    await expect(page.get_by_role("navigation", name="Node palette")).to_have_count(0)
+    for control in ("Publish", "Publish changes", "Published", "Pause", "Delete", "Undo", "Auto-layout", "Clear"):
+        await expect(page.get_by_role("button", name=control, exact=True)).to_have_count(0)
+    await expect(page.get_by_test_id("simulate-toggle")).to_have_count(0)
+    await expect(page.locator('input[name="name"]')).to_have_count(0)
+    hold = page.locator('[data-testid="automation-node"][data-node-id="hold"]')
+    await hold.click()
+    panel = page.get_by_test_id("node-panel")
+    await expect(panel.get_by_label("Wait for days")).to_have_value("30")
+    await expect(panel.get_by_label("Wait for days")).to_be_disabled()
+    await expect(panel.get_by_role("button", name="Delete node")).to_have_count(0)
+    await page.keyboard.press("Delete")
+    await expect(nodes).to_have_count(3)
+
+    # Monitor: Ada waits at the wait, in the counts, on the node and in the journeys; her path is highlighted.
+    await page.get_by_test_id("monitor-toggle").click()
+    monitor = page.get_by_test_id("automation-monitor")
+    await expect(monitor.locator('[data-testid="monitor-total"][data-status="waiting"]')).to_contain_text(
+        "1", timeout=30_000
+    )
+    await expect(hold.get_by_test_id("node-badge").first).to_contain_text("1")
+    journey = monitor.get_by_test_id("journey-row")
+    await expect(journey).to_have_count(1)
+    await expect(journey.first).to_contain_text("Ada")
+    await journey.first.click()
+    await expect(page.locator('[data-testid="automation-node"][data-node-id="go"]')).to_have_class(
+        re.compile(r"\bis-highlighted\b")
+    )
+    await page.screenshot(path=SCREENSHOTS / "automation-read-only.png")
+    assert refused == []
+    after = (await api.get(f"/api/automations/{automation_id}")).json()
+    assert (after["updated_at"], after["draft"], after["published_version"]) == (
+        before["updated_at"],
+        before["draft"],
+        1,
+    )
     await page.close()
