@@ -28,14 +28,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio import activity
 from temporalio.client import Client
 
-from core.journey_intake import load_published
+from core.journey_intake import load_entry_histories, load_published
 from core.journeys import Dispatched, PublishedAutomation, enter
 from domain.automation_graph import node_by_id
 from domain.filters import FilterContext, FilterError, compile_filter, parse_filter
 from domain.journey_steps import EntryHistory, date_trigger_instant, field_date, lead_zone
 from domain.lists import filter_context_from
 from domain.send_timing import zone
-from models.automations import RUNNING_JOURNEY_STATUSES
 from models.leads import Lead
 from models.payloads.automation import DateFieldNode, JourneyEvent, RecurringScheduleNode
 from models.payloads.automation_trigger import TriggerBatchInput, TriggerBatchResult, TriggerCounts
@@ -105,7 +104,8 @@ class AutomationTriggerActivities:
             due = _due(node, page, input.at, timezone)
             entered = await _entered_by(session, input.automation_id, due)
             fresh = {lead_id: event_id for lead_id, event_id in due.items() if (lead_id, event_id) not in entered}
-            histories = await _histories(session, input.automation_id, list(fresh))
+            found = await load_entry_histories(session, fresh, [input.automation_id])
+            histories = {lead_id: by[input.automation_id] for lead_id, by in found.items()}
         counts = TriggerCounts(examined=len(page), due=len(due), duplicate=len(due) - len(fresh))
         counts = counts.plus(await self._enter(input, automation, fresh, histories))
         next_lead_id = page[-1].id if len(page) == self.batch_size else None
@@ -246,19 +246,3 @@ async def _entered_by(session: AsyncSession, automation_id: int, due: dict[int, 
         {"a": automation_id, "leads": list(due), "events": sorted(set(due.values()))},
     )
     return {(row.lead_id, row.trigger_event_id) for row in rows}
-
-
-async def _histories(session: AsyncSession, automation_id: int, lead_ids: list[int]) -> dict[int, EntryHistory]:
-    """The leads' live and test journeys in this automation, running and finished: a page's worth at once (the
-    per-lead core.journey_intake.load_histories, for many leads of one automation)."""
-    if not lead_ids:
-        return {}
-    rows = await session.execute(
-        text(
-            "SELECT lead_id, count(*) FILTER (WHERE status = ANY(:running)) AS active, "
-            "count(*) FILTER (WHERE NOT status = ANY(:running)) AS finished FROM journeys "
-            "WHERE automation_id = :a AND lead_id = ANY(:leads) AND mode <> 'simulation' GROUP BY lead_id"
-        ),
-        {"a": automation_id, "leads": lead_ids, "running": list(RUNNING_JOURNEY_STATUSES)},
-    )
-    return {row.lead_id: EntryHistory(active=row.active, finished=row.finished) for row in rows}

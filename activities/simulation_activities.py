@@ -40,6 +40,7 @@ from temporalio.worker import Worker
 
 from activities.journey_activities import lead_matches, mask_address
 from activities.render_context import LEAD_COLUMNS, workspace_render_info
+from core.journey_intake import load_entry_histories
 from core.journeys import PublishedAutomation, enter
 from core.temporal import test_server_binary
 from domain.automation_graph import node_by_id, parse_graph
@@ -248,19 +249,6 @@ class SimulationActivities:
                 for row in rows
             }
 
-    async def _histories(self, automation_id: int, lead_ids: Sequence[int]) -> dict[int, EntryHistory]:
-        """The leads' live and test journeys in this automation (what the re-entry policy would look at)."""
-        async with self.sessions() as session:
-            rows = await session.execute(
-                text(
-                    "SELECT lead_id, count(*) FILTER (WHERE status = ANY(:running)) AS active, "
-                    "count(*) FILTER (WHERE NOT status = ANY(:running)) AS finished FROM journeys "
-                    "WHERE automation_id = :a AND lead_id = ANY(:ids) AND mode <> 'simulation' GROUP BY lead_id"
-                ),
-                {"a": automation_id, "ids": list(lead_ids), "running": list(RUNNING_JOURNEY_STATUSES)},
-            )
-            return {row.lead_id: EntryHistory(active=row.active, finished=row.finished) for row in rows}
-
     @contextlib.asynccontextmanager
     async def _slot(self):
         """One of the worker's simulation slots, heartbeating while another simulation holds it."""
@@ -298,7 +286,9 @@ class SimulationActivities:
             )
             await session.commit()
         leads = await self._leads(input.workspace_id, lead_ids)
-        histories = await self._histories(automation_id, lead_ids)
+        async with self.sessions() as session:
+            found = await load_entry_histories(session, lead_ids, [automation_id])
+        histories = {lead_id: by[automation_id] for lead_id, by in found.items()}
         enrollment = getattr(getattr(trigger, "config", None), "filter", None)
         outcome: dict[int, SimulatedLead] = {}
         to_enter: list[_Lead] = []

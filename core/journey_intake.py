@@ -157,12 +157,14 @@ async def active_trigger_types(session: AsyncSession, workspace_id: int) -> set[
 
 async def load_histories(session: AsyncSession, lead_id: int, automation_ids: list[int]) -> dict[int, EntryHistory]:
     """The lead's live and test journeys per automation: running and finished."""
-    return (await _histories(session, [lead_id], automation_ids)).get(lead_id, {})
+    return (await load_entry_histories(session, [lead_id], automation_ids)).get(lead_id, {})
 
 
-async def _histories(
+async def load_entry_histories(
     session: AsyncSession, lead_ids: Iterable[int], automation_ids: list[int]
 ) -> dict[int, dict[int, EntryHistory]]:
+    """The leads' live and test journeys per lead and automation (the re-entry policy's history), many leads at once:
+    the dispatcher's batches, the scheduled triggers' pages, the simulator's leads."""
     found: dict[int, dict[int, EntryHistory]] = {}
     for chunk in _chunks(sorted(set(lead_ids))):
         rows = await session.execute(
@@ -294,7 +296,7 @@ async def dispatch_events(
         if not trigger_leads and not running:
             return [EventDispatch(event) for event in events]
         automation_ids = sorted({a.automation_id for found in triggered for a in found})
-        histories = await _histories(session, trigger_leads, automation_ids) if trigger_leads else {}
+        histories = await load_entry_histories(session, trigger_leads, automation_ids) if trigger_leads else {}
 
     outcomes: list[EventDispatch] = [EventDispatch(event) for event in events]
     by_lead: dict[int, list[int]] = {}
