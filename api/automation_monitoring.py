@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import quote
 
 from sqlalchemy import text
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -30,6 +29,7 @@ from api.schemas_automation_monitoring import (
     MonitorTotals,
 )
 from core.settings import Settings
+from core.temporal import temporal_url
 
 MAX_LIMIT = 200
 MAX_STEPS = 500
@@ -72,13 +72,6 @@ def _journeys_of(workspace_id: int, automation_id: int, mode: str, version: int 
     if version is not None:
         found.add("j.version = :version", version=version)
     return found
-
-
-def temporal_url(settings: Settings, workflow_id: str, run_id: str | None = None) -> str:
-    """The Temporal Web UI page of an execution; without `run_id`, of the workflow id's latest run."""
-    base = f"{settings.temporal_ui_url.rstrip('/')}/namespaces/{quote(settings.temporal_namespace, safe='')}"
-    url = f"{base}/workflows/{quote(workflow_id, safe='')}"
-    return f"{url}/{quote(run_id, safe='')}" if run_id else url
 
 
 def journey_url(settings: Settings, row: Any) -> str:

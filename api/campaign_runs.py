@@ -44,7 +44,6 @@ from api.campaign_service import (
     schedule_problems,
     template_catalogue,
     template_ids,
-    temporal_url,
 )
 from api.errors import ApiError
 from api.lead_service import workspace_of
@@ -61,7 +60,7 @@ from api.schemas_campaigns import (
 from api.schemas_templates import TestSendResultOut
 from api.scoping import Scope
 from core.settings import Settings
-from core.temporal import CAMPAIGN_ID
+from core.temporal import CAMPAIGN_ID, temporal_url
 from core.workflow_ids import campaign_run_workflow_id, test_send_workflow_id
 from domain.campaign_flow import iter_steps, path_label
 from domain.contacts import ContactError, normalise_email, normalise_phone

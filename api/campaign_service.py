@@ -33,6 +33,7 @@ from api.schemas_campaigns import (
 )
 from api.scoping import Scope
 from core.settings import Settings
+from core.temporal import temporal_url
 from domain.campaign_audience import (
     REASONS,
     ListRef,
@@ -57,10 +58,6 @@ LEGACY_STEP_ID = "send"
 EARLIEST_ZONE, LATEST_ZONE = timedelta(hours=14), timedelta(hours=12)
 # Counts planned for their values (see api/routes/lists.py: a generic plan is blind to how many leads match).
 CUSTOM_PLANS = text("SELECT set_config('plan_cache_mode', 'force_custom_plan', true)")
-
-
-def temporal_url(settings: Settings, workflow_id: str) -> str:
-    return f"{settings.temporal_ui_url}/namespaces/{settings.temporal_namespace}/workflows/{workflow_id}"
 
 
 def run_out(settings: Settings, run: CampaignRun) -> RunOut:

@@ -7,6 +7,7 @@ import shutil
 import sys
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import yaml
 from temporalio.api.enums.v1 import IndexedValueType
@@ -15,7 +16,7 @@ from temporalio.client import Client
 from temporalio.common import SearchAttributeKey
 from temporalio.contrib.pydantic import pydantic_data_converter
 
-from core.settings import PROJECT_ROOT
+from core.settings import PROJECT_ROOT, Settings
 
 CAMPAIGN_ID = SearchAttributeKey.for_int("CampaignId")
 SEARCH_ATTRIBUTES: list[SearchAttributeKey[Any]] = [CAMPAIGN_ID]
@@ -111,3 +112,11 @@ def dev_server_command(db_file: Path, port: int, ui_port: int, namespace: str = 
         *search_attribute_args(),
         *dynamic_config_args(),
     ]
+
+
+def temporal_url(settings: Settings, workflow_id: str, run_id: str | None = None) -> str:
+    """The Temporal Web UI page of an execution (campaign runs, journeys); without `run_id`, of the workflow id's
+    latest run."""
+    base = f"{settings.temporal_ui_url.rstrip('/')}/namespaces/{quote(settings.temporal_namespace, safe='')}"
+    url = f"{base}/workflows/{quote(workflow_id, safe='')}"
+    return f"{url}/{quote(run_id, safe='')}" if run_id else url
