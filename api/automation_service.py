@@ -4,13 +4,10 @@ counts, the schedules of a published version, and the commit that keeps them and
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
 from typing import Any
 
-from fastapi import Request
 from sqlalchemy import func, text
 from sqlmodel import col, select
-from temporalio.client import Client
 
 from api.automation_context import graph_context
 from api.errors import ApiError
@@ -155,31 +152,3 @@ async def trigger_schedules(scope: Scope, automation_id: int, graph: AutomationG
 def snapshot(automation: Automation) -> dict[str, Any]:
     """What the audit log keeps of an automation (not the graph: versions keep those)."""
     return {"name": automation.name, "status": automation.status, "published_version": automation.published_version}
-
-
-async def commit_with_schedules(
-    scope: Scope,
-    request: Request,
-    action: str,
-    change: Callable[[Client], Awaitable[object]] | None,
-    undo: Callable[[Client], Awaitable[object]] | None,
-) -> None:
-    """Changes the Schedules, then commits: a change Temporal refuses rolls the database back (503, nothing
-    written); a commit that fails undoes the change, so the two never disagree. No change (an automation without
-    scheduled triggers): a plain commit, Temporal not needed."""
-    if change is None:
-        await scope.session.commit()
-        return
-    try:
-        client: Client = await request.app.state.temporal.get()
-        await change(client)
-    except Exception as exc:
-        await scope.session.rollback()
-        message = exc.message if isinstance(exc, ApiError) else str(exc) or type(exc).__name__
-        raise ApiError(503, f"could not {action}: {message}", code="unavailable") from exc
-    try:
-        await scope.session.commit()
-    except Exception:
-        if undo is not None:
-            await undo(client)
-        raise

@@ -18,6 +18,7 @@ from api import automation_service as service
 from api.context import guard
 from api.deps import SettingsDep
 from api.errors import ApiError
+from api.schedule_commit import commit_with_schedule
 from api.schemas_automations import (
     AutomationIn,
     AutomationOut,
@@ -110,7 +111,7 @@ async def delete_automation(automation_id: int, scope: ScopeDep, settings: Setti
     await scope.session.delete(automation)
     await scope.session.flush()
     queue = settings.temporal_task_queue
-    await service.commit_with_schedules(
+    await commit_with_schedule(
         scope,
         request,
         "delete the automation's schedules",
@@ -167,7 +168,7 @@ async def publish_automation(
     scope.audit("automation.published", "automation", automation_id, before=before, after=service.snapshot(automation))
     wanted = await service.trigger_schedules(scope, automation_id, graph)
     queue = settings.temporal_task_queue
-    await service.commit_with_schedules(
+    await commit_with_schedule(
         scope,
         request,
         "update the automation's schedules",
@@ -250,7 +251,7 @@ async def _set_paused(
     await scope.session.flush()
     action = "automation.paused" if paused else "automation.resumed"
     scope.audit(action, "automation", automation_id, before=before, after=service.snapshot(automation))
-    await service.commit_with_schedules(
+    await commit_with_schedule(
         scope,
         request,
         f"{'pause' if paused else 'resume'} the automation's schedules",

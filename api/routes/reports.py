@@ -7,7 +7,7 @@ answer is 503 and nothing is kept. Each run is a ReportWorkflow started by the s
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, BinaryIO, Literal
 from zoneinfo import ZoneInfo
@@ -24,6 +24,7 @@ from api.deps import SettingsDep, StorageDep
 from api.errors import ApiError
 from api.lead_service import workspace_of
 from api.pagination import PageParamsDep, paginate, search_filter
+from api.schedule_commit import commit_with_schedule, error_message, unavailable
 from api.schemas import Page
 from api.schemas_scheduled_reports import (
     Choice,
@@ -155,7 +156,7 @@ async def create_report(
         except ScheduleAlreadyRunningError:  # left from a database that was reset: take it over
             await update_report_schedule(client, spec, settings.temporal_task_queue)
 
-    await _commit_with_schedule(
+    await commit_with_schedule(
         scope,
         request,
         "create the report's schedule",
@@ -206,7 +207,7 @@ async def update_report(
     await scope.flush_or_conflict(f"name: a report named {definition.name!r} already exists", "name")
     scope.audit("report.updated", "report", report_id, before=before, after=_summary(definition))
     spec = _spec(definition)
-    await _commit_with_schedule(
+    await commit_with_schedule(
         scope,
         request,
         "update the report's schedule",
@@ -232,7 +233,7 @@ async def delete_report(report_id: int, scope: ScopeDep, settings: SettingsDep, 
     scope.audit("report.deleted", "report", report_id, before=_summary(definition))
     await scope.session.delete(definition)
     await scope.session.flush()
-    await _commit_with_schedule(
+    await commit_with_schedule(
         scope,
         request,
         "delete the report's schedule",
@@ -295,11 +296,11 @@ async def run_report(report_id: int, scope: ScopeDep, settings: SettingsDep, req
         )
     except Exception as exc:
         run.status = ReportRunStatus.failed.value
-        run.error = f"could not start the report: {_message(exc)}"
+        run.error = f"could not start the report: {error_message(exc)}"
         run.finished_at = datetime.now(UTC)
         scope.session.add(run)
         await scope.session.commit()
-        raise _unavailable("start the report workflow", exc) from exc
+        raise unavailable("start the report workflow", exc) from exc
     await scope.session.refresh(run)
     return JSONResponse(status_code=202, content=_run_out(run).model_dump(mode="json"))
 
@@ -548,33 +549,3 @@ def _chunks(handle: BinaryIO) -> Iterator[bytes]:
 
 async def _temporal(request: Request) -> Client:
     return await request.app.state.temporal.get()
-
-
-async def _commit_with_schedule(
-    scope: Scope,
-    request: Request,
-    action: str,
-    change: Callable[[Client], Awaitable[object]],
-    undo: Callable[[Client], Awaitable[object]],
-) -> None:
-    """Changes the report's schedule, then commits the definition: a change Temporal refuses rolls the database
-    back (503, nothing written); a commit that fails undoes the change, so the two never disagree."""
-    try:
-        client = await _temporal(request)
-        await change(client)
-    except Exception as exc:
-        await scope.session.rollback()
-        raise _unavailable(action, exc) from exc
-    try:
-        await scope.session.commit()
-    except Exception:
-        await undo(client)
-        raise
-
-
-def _message(exc: Exception) -> str:
-    return exc.message if isinstance(exc, ApiError) else str(exc) or type(exc).__name__
-
-
-def _unavailable(action: str, exc: Exception) -> ApiError:
-    return ApiError(503, f"could not {action}: {_message(exc)}", code="unavailable")
