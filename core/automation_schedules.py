@@ -37,11 +37,10 @@ from temporalio.client import (
     ScheduleRange,
     ScheduleSpec,
     ScheduleState,
-    ScheduleUpdate,
-    ScheduleUpdateInput,
 )
 from temporalio.service import RPCError, RPCStatusCode
 
+from core.temporal_schedules import delete_schedule, replace_schedule
 from models.payloads.automation import AutomationGraph, DateFieldNode, RecurringScheduleNode
 from models.payloads.automation_trigger import AutomationTriggerInput
 
@@ -155,7 +154,7 @@ async def sync_trigger_schedules(
     keep = {spec.schedule_id for spec in wanted}
     for spec in previous:
         if spec.schedule_id not in keep:
-            await _delete(client, spec.schedule_id)
+            await delete_schedule(client, spec.schedule_id)
 
 
 async def pause_trigger_schedules(
@@ -175,7 +174,7 @@ async def pause_trigger_schedules(
 
 async def delete_trigger_schedules(client: Client, specs: Sequence[TriggerSchedule]) -> None:
     for spec in specs:
-        await _delete(client, spec.schedule_id)
+        await delete_schedule(client, spec.schedule_id)
 
 
 async def _upsert(client: Client, spec: TriggerSchedule, task_queue: str, *, paused: bool) -> None:
@@ -185,23 +184,8 @@ async def _upsert(client: Client, spec: TriggerSchedule, task_queue: str, *, pau
         return
     except ScheduleAlreadyRunningError:
         pass
-    handle = client.get_schedule_handle(spec.schedule_id)
-
-    def replace(_: ScheduleUpdateInput) -> ScheduleUpdate:
-        return ScheduleUpdate(schedule=schedule)
-
-    await handle.update(replace)
-    # An update leaves the paused state as it was on some servers: set it explicitly.
-    await (handle.pause(note="automation paused") if paused else handle.unpause(note="automation published"))
-
-
-async def _delete(client: Client, schedule_id: str) -> None:
-    """Deletes the Schedule; one that is already gone is fine."""
-    try:
-        await client.get_schedule_handle(schedule_id).delete()
-    except RPCError as exc:
-        if exc.status != RPCStatusCode.NOT_FOUND:
-            raise
+    note = "automation paused" if paused else "automation published"
+    await replace_schedule(client.get_schedule_handle(spec.schedule_id), schedule, paused=paused, note=note)
 
 
 def _hour_minute(value: str) -> tuple[int, int]:

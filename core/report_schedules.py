@@ -21,11 +21,10 @@ from temporalio.client import (
     ScheduleRange,
     ScheduleSpec,
     ScheduleState,
-    ScheduleUpdate,
-    ScheduleUpdateInput,
 )
 from temporalio.service import RPCError, RPCStatusCode
 
+from core.temporal_schedules import delete_schedule, replace_schedule
 from core.workflow_ids import report_schedule_id
 from domain.report_schedule import CadenceSpec, calendar_fields
 from models.payloads.reports import ReportInput
@@ -77,29 +76,15 @@ async def create_report_schedule(client: Client, spec: ReportScheduleSpec, task_
 async def update_report_schedule(client: Client, spec: ReportScheduleSpec, task_queue: str) -> None:
     """Replaces the spec and the action, then pauses or unpauses; a schedule found missing is created again."""
     handle = client.get_schedule_handle(report_schedule_id(spec.definition_id))
-    schedule = build_schedule(spec, task_queue)
-
-    def replace(_: ScheduleUpdateInput) -> ScheduleUpdate:
-        return ScheduleUpdate(schedule=schedule)
-
+    note = "report enabled" if spec.enabled else "report paused"
     try:
-        await handle.update(replace)
+        await replace_schedule(handle, build_schedule(spec, task_queue), paused=not spec.enabled, note=note)
     except RPCError as exc:
         if exc.status != RPCStatusCode.NOT_FOUND:
             raise
         await create_report_schedule(client, spec, task_queue)
-        return
-    # An update leaves the paused state as it was on some servers: set it explicitly.
-    if spec.enabled:
-        await handle.unpause(note="report enabled")
-    else:
-        await handle.pause(note="report paused")
 
 
 async def delete_report_schedule(client: Client, definition_id: int) -> None:
     """Deletes the schedule; one that is already gone is fine."""
-    try:
-        await client.get_schedule_handle(report_schedule_id(definition_id)).delete()
-    except RPCError as exc:
-        if exc.status != RPCStatusCode.NOT_FOUND:
-            raise
+    await delete_schedule(client, report_schedule_id(definition_id))
