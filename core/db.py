@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import make_url
+from sqlalchemy import event, make_url
 from sqlalchemy.engine import URL
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "models" / "migrations"
@@ -25,12 +27,53 @@ def async_url(database_url: str) -> URL:
     return url.set(drivername="postgresql+asyncpg")
 
 
-def create_engine(database_url: str, pool_size: int = 10) -> AsyncEngine:
-    return create_async_engine(async_url(database_url), pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+# A pooled connection idle for longer than this is pinged before it is handed out (see ping_idle_connections).
+IDLE_PING_SECONDS = 5.0
+
+
+def create_engine(database_url: str, pool_size: int = 10, idle_ping_seconds: float = IDLE_PING_SECONDS) -> AsyncEngine:
+    engine = create_async_engine(async_url(database_url), pool_size=pool_size, max_overflow=pool_size)
+    ping_idle_connections(engine, idle_ping_seconds)
+    return engine
+
+
+def ping_idle_connections(engine: AsyncEngine, idle_seconds: float) -> None:
+    """Pessimistic disconnect handling for the connections that need it: a pooled connection that sat idle for
+    `idle_seconds` or more is pinged when it is checked out, and replaced by a new one if the ping fails (the pool
+    retries the checkout on DisconnectionError), so a database restart or an idle-connection timeout costs no
+    request or activity attempt.
+
+    Why not `pool_pre_ping`: asyncpg's ping is three round trips (BEGIN, `;`, ROLLBACK) on every checkout, about a
+    third of a journey's database round trips (bench/journeys.py). A connection used in the last few seconds is
+    not pinged: if the server went away meanwhile, its statement fails with a disconnect error, SQLAlchemy then
+    invalidates every older connection of the pool, and the request fails once (activities retry)."""
+    sync_engine = engine.sync_engine
+
+    @event.listens_for(sync_engine, "checkin")
+    def _remember_checkin(dbapi_connection: object, record: object) -> None:
+        if dbapi_connection is not None:
+            record.info["checked_in_at"] = time.monotonic()  # type: ignore[attr-defined]
+
+    @event.listens_for(sync_engine, "checkout")
+    def _ping_if_idle(dbapi_connection: object, record: object, _proxy: object) -> None:
+        checked_in = record.info.get("checked_in_at")  # type: ignore[attr-defined]
+        if checked_in is None or time.monotonic() - checked_in < idle_seconds:
+            return  # a new connection, or one in use a moment ago
+        try:
+            dbapi_connection.ping()  # type: ignore[attr-defined]
+        except Exception as error:
+            raise DisconnectionError(f"idle connection lost: {error}") from error
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+
+
+async def autocommit(session: AsyncSession) -> AsyncConnection:
+    """The session's connection in autocommit mode, each statement its own transaction: a write that is one
+    statement costs one round trip, not three (BEGIN and COMMIT). Call it before anything else runs in the
+    session; the pool gives the connection back in its normal mode."""
+    return await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
 
 
 @asynccontextmanager
