@@ -38,7 +38,7 @@ from urllib.parse import urlsplit
 import httpx
 import structlog
 from sqlalchemy import literal, select, text
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio import activity
 from temporalio.client import Client
@@ -54,10 +54,12 @@ from activities.render_context import LEAD_COLUMNS, WorkspaceRenderInfo, workspa
 from activities.send_guard import finish_even_if_cancelled
 from activities.smtp_pool import SmtpPool
 from activities.user_mail import user_email
+from core.db import autocommit
 from core.journey_intake import (  # noqa: F401 - DispatchTargets, lead_matches, load_dispatch_targets: re-exported
     WAITABLE_KINDS,
     DispatchTargets,
     dispatch_events,
+    dispatch_needed,
     dispatched_rows,
     lead_event_journey_events,
     lead_matches,
@@ -120,6 +122,57 @@ ACTION_LEAD_COLUMNS = (
     "owner_id",
 )
 FINAL_STATUSES = ("completed", "exited", "failed", "goal_met")
+ENTRY_TRIES = 5  # begin_journey's inserts, when journeys of the same lead and automation begin at once
+# A parameter used twice is cast, so that asyncpg deduces one type for it.
+BEGIN_JOURNEY = text(
+    """
+    INSERT INTO journeys (workspace_id, automation_id, version, lead_id, entry, workflow_id, first_run_id, mode,
+        status, trigger_node, trigger_event_id, current_node, entered_at, updated_at)
+    SELECT :w, :a, :v, :l,
+        coalesce((SELECT max(entry) FROM journeys WHERE automation_id = :a AND lead_id = :l
+                  AND mode <> 'simulation'), 0) + 1,
+        :workflow_id, :run_id, :mode, 'active', CAST(:trigger AS text), :event, CAST(:trigger AS text), now(), now()
+    WHERE EXISTS (SELECT 1 FROM leads WHERE id = :l AND workspace_id = :w)
+        AND EXISTS (SELECT 1 FROM automations WHERE id = :a AND workspace_id = :w)
+    ON CONFLICT DO NOTHING
+    RETURNING id, entry
+    """
+)
+# The journey's row and its new steps in one statement (a step already written is left alone).
+RECORD_STEPS = text(
+    """
+    WITH updated AS (
+        UPDATE journeys SET status = :status, current_node = :node, waiting_until = :until,
+            end_reason = CASE WHEN :final THEN :reason ELSE end_reason END,
+            finished_at = CASE WHEN :final THEN coalesce(finished_at, now()) ELSE NULL END,
+            updated_at = now()
+        WHERE id = :id
+        RETURNING id
+    ), written AS (
+        INSERT INTO journey_steps (journey_id, automation_id, seq, node_id, node_type, outcome, next_node, at,
+            wake_at, reason, end_status, detail)
+        SELECT updated.id, :automation_id, step.seq, step.node_id, step.node_type, step.outcome, step.next_node,
+            step.at, step.wake_at, step.reason, step.end_status, step.detail
+        FROM updated CROSS JOIN jsonb_to_recordset(CAST(:steps AS jsonb)) AS step(seq integer, node_id text,
+            node_type text, outcome text, next_node text, at timestamptz, wake_at timestamptz, reason text,
+            end_status text, detail jsonb)
+        ON CONFLICT ON CONSTRAINT uq_journey_steps_seq DO NOTHING
+    )
+    SELECT count(*) FROM updated
+    """
+)
+WHY_NOT_BEGUN = text(
+    """
+    SELECT own.id AS own_id, own.entry AS own_entry,
+        EXISTS (SELECT 1 FROM leads WHERE id = :l AND workspace_id = :w) AS lead,
+        EXISTS (SELECT 1 FROM automations WHERE id = :a AND workspace_id = :w) AS automation,
+        earlier.id AS earlier_id, earlier.entry AS earlier_entry
+    FROM (SELECT 1) AS one
+    LEFT JOIN journeys own ON own.workflow_id = :workflow_id AND own.first_run_id = :run_id
+    LEFT JOIN journeys earlier ON earlier.automation_id = :a AND earlier.lead_id = :l AND earlier.mode = 'live'
+        AND earlier.trigger_event_id = :event
+    """
+)
 ACTOR = "automation:{automation_id}"  # lead_events.actor of a journey's changes
 LEAD_EVENTS_DETAIL = "lead_events"  # the outcome's detail: ids of the timeline rows a lead change wrote
 # The outcome's detail: the journey events of the change that a wait or a goal could look for (JourneyEvent dumps).
@@ -200,137 +253,82 @@ class JourneyActivities:
     @activity.defn
     async def begin_journey(self, input: BeginJourney) -> JourneyRef:
         """The journeys row of this execution chain (workflow id + first run id): created with the lead's next
-        entry number (under a lock per automation and lead, live and test journeys counted; a simulation numbers
-        itself as the entry it would be), or found when an earlier attempt created it. A live journey whose trigger
-        event already entered the lead in this automation is a duplicate (`duplicate`: the journey ends at once)."""
+        entry number (live and test journeys counted; a simulation numbers itself as the entry it would be), or
+        found when an earlier attempt created it. A live journey whose trigger event already entered the lead in
+        this automation is a duplicate (`duplicate`: the journey ends at once).
+
+        One statement in autocommit, the unique indexes standing guard: the execution (uq_journeys_execution), the
+        entry number (ux_journeys_entry) and a live trigger event (ux_journeys_trigger_event). When it inserts
+        nothing, _why_not_begun tells why; when it finds no reason, another journey of the lead took the entry
+        number meanwhile, and the next try numbers after it."""
         _bind(lead_id=input.lead_id, automation_id=input.automation_id)
         async with self.sessions() as session:
-            found = await _journey_by_execution(session, input.workflow_id, input.first_run_id)
-            if found is not None:
-                return found
-            lead = await session.execute(
-                text("SELECT 1 FROM leads WHERE id = :l AND workspace_id = :w"),
-                {"l": input.lead_id, "w": input.workspace_id},
-            )
-            if lead.scalar() is None:
-                raise _lead_gone(input.lead_id)
-            automation = await session.execute(
-                text("SELECT 1 FROM automations WHERE id = :a AND workspace_id = :w"),
-                {"a": input.automation_id, "w": input.workspace_id},
-            )
-            if automation.scalar() is None:
-                raise _permanent(f"automation {input.automation_id} does not exist", CONFIGURATION_ERROR)
-            await session.execute(
-                text("SELECT pg_advisory_xact_lock(:w, hashtext(:key))"),
-                {"w": input.workspace_id, "key": f"journey-entry:{input.automation_id}:{input.lead_id}"},
-            )
-            found = await _journey_by_execution(session, input.workflow_id, input.first_run_id)
-            if found is not None:
-                return found
-            if input.mode == "live":
-                # The same trigger event entered the lead before (a duplicate delivered after that journey ended:
-                # "once at a time" would start another): this execution does nothing.
-                earlier = await session.execute(
-                    text(
-                        "SELECT id, entry FROM journeys WHERE automation_id = :a AND lead_id = :l AND mode = 'live' "
-                        "AND trigger_event_id = :e"
-                    ),
-                    {"a": input.automation_id, "l": input.lead_id, "e": input.trigger_event_id},
-                )
-                duplicate = earlier.one_or_none()
-                if duplicate is not None:
-                    log.info("duplicate trigger event", journey_id=duplicate.id, event_id=input.trigger_event_id)
-                    return JourneyRef(journey_id=duplicate.id, entry=duplicate.entry, duplicate=True)
-            row = (
-                await session.execute(
-                    text(
-                        """
-                        INSERT INTO journeys (workspace_id, automation_id, version, lead_id, entry, workflow_id,
-                            first_run_id, mode, status, trigger_node, trigger_event_id, current_node, entered_at,
-                            updated_at)
-                        SELECT :w, :a, :v, :l,
-                            coalesce((SELECT max(entry) FROM journeys WHERE automation_id = :a AND lead_id = :l
-                                      AND mode <> 'simulation'), 0) + 1,
-                            :workflow_id, :run_id, :mode, 'active', :trigger, :event, :trigger, now(), now()
-                        RETURNING id, entry
-                        """
-                    ),
-                    {
-                        "w": input.workspace_id,
-                        "a": input.automation_id,
-                        "v": input.version,
-                        "l": input.lead_id,
-                        "workflow_id": input.workflow_id,
-                        "run_id": input.first_run_id,
-                        "mode": input.mode,
-                        "trigger": input.trigger_node,
-                        "event": input.trigger_event_id,
-                    },
-                )
-            ).one()
-            await session.commit()
-        log.info("journey begun", journey_id=row.id, entry=row.entry, mode=input.mode)
-        return JourneyRef(journey_id=row.id, entry=row.entry)
+            connection = await autocommit(session)
+            for _try in range(ENTRY_TRIES):
+                row = (await connection.execute(BEGIN_JOURNEY, _begin_params(input))).one_or_none()
+                if row is not None:
+                    log.info("journey begun", journey_id=row.id, entry=row.entry, mode=input.mode)
+                    return JourneyRef(journey_id=row.id, entry=row.entry)
+                found = await self._why_not_begun(connection, input)
+                if found is not None:
+                    return found
+        raise RuntimeError(f"no entry number after {ENTRY_TRIES} tries (journeys of the lead starting meanwhile)")
+
+    @staticmethod
+    async def _why_not_begun(connection: AsyncConnection, input: BeginJourney) -> JourneyRef | None:
+        """begin_journey inserted nothing: the row an earlier attempt of this execution created; or the lead is gone
+        (LeadGone), or the automation (a configuration error); or, live, the trigger event entered the lead before
+        (a duplicate delivered after that journey ended, which "once at a time" would start again); else None (the
+        entry number was taken)."""
+        found = (await connection.execute(WHY_NOT_BEGUN, _begin_params(input))).one()
+        if found.own_id is not None:
+            return JourneyRef(journey_id=found.own_id, entry=found.own_entry)
+        if not found.lead:
+            raise _lead_gone(input.lead_id)
+        if not found.automation:
+            raise _permanent(f"automation {input.automation_id} does not exist", CONFIGURATION_ERROR)
+        if input.mode == "live" and found.earlier_id is not None:
+            log.info("duplicate trigger event", journey_id=found.earlier_id, event_id=input.trigger_event_id)
+            return JourneyRef(journey_id=found.earlier_id, entry=found.earlier_entry, duplicate=True)
+        return None
 
     @activity.defn
     async def record_steps(self, input: RecordSteps) -> None:
         """Write the steps (a step already written is left alone) and the journey's status, current node and
         waiting_until; a final status stamps finished_at."""
         _bind(journey_id=input.journey_id)
-        final = input.status in FINAL_STATUSES
+        steps = [
+            {
+                "seq": input.first_seq + offset,
+                "node_id": step.node_id,
+                "node_type": step.node_type,
+                "outcome": step.outcome,
+                "next_node": step.next_node,
+                "at": step.at.isoformat(),
+                "wake_at": step.wake_at.isoformat() if step.wake_at is not None else None,
+                "reason": step.reason,
+                "end_status": step.end,
+                "detail": step.detail,
+            }
+            for offset, step in enumerate(input.steps)
+        ]
         async with self.sessions() as session:
-            updated = await session.execute(
-                text(
-                    """
-                    UPDATE journeys SET status = :status, current_node = :node, waiting_until = :until,
-                        end_reason = CASE WHEN :final THEN :reason ELSE end_reason END,
-                        finished_at = CASE WHEN :final THEN coalesce(finished_at, now()) ELSE NULL END,
-                        updated_at = now()
-                    WHERE id = :id
-                    RETURNING id
-                    """
-                ),
+            connection = await autocommit(session)  # one statement
+            found = await connection.execute(
+                RECORD_STEPS,
                 {
                     "id": input.journey_id,
+                    "automation_id": input.automation_id,
                     "status": input.status,
                     "node": input.current_node,
                     "until": input.waiting_until,
-                    "final": final,
+                    "final": input.status in FINAL_STATUSES,
                     "reason": input.end_reason,
+                    "steps": json.dumps(steps, default=str),
                 },
             )
-            if updated.scalar() is None:
+            if found.scalar_one() == 0:
                 raise _journey_gone(input.journey_id)
-            if input.steps:
-                await session.execute(
-                    text(
-                        """
-                        INSERT INTO journey_steps (journey_id, automation_id, seq, node_id, node_type, outcome,
-                            next_node, at, wake_at, reason, end_status, detail)
-                        VALUES (:journey_id, :automation_id, :seq, :node_id, :node_type, :outcome, :next_node, :at,
-                            :wake_at, :reason, :end_status, CAST(:detail AS jsonb))
-                        ON CONFLICT ON CONSTRAINT uq_journey_steps_seq DO NOTHING
-                        """
-                    ),
-                    [
-                        {
-                            "journey_id": input.journey_id,
-                            "automation_id": input.automation_id,
-                            "seq": input.first_seq + offset,
-                            "node_id": step.node_id,
-                            "node_type": step.node_type,
-                            "outcome": step.outcome,
-                            "next_node": step.next_node,
-                            "at": step.at,
-                            "wake_at": step.wake_at,
-                            "reason": step.reason,
-                            "end_status": step.end,
-                            "detail": json.dumps(step.detail, default=str),
-                        }
-                        for offset, step in enumerate(input.steps)
-                    ],
-                )
-            await session.commit()
 
     # --- What the decisions need ----------------------------------------------------------------------------------
 
@@ -472,7 +470,8 @@ class JourneyActivities:
             return goal or ActionOutcome(result="succeeded", detail={"would": _describe_change(node)})
         changes: list[tuple[int, str, dict[str, Any]]] = []
         async with self.sessions() as session:  # one session (and transaction) for the checks and the change
-            _lead, goal = await self._start(input, session)
+            # The lead is locked first: an attempt running late beside its retry waits here, then finds the claim.
+            current, goal = await self._start(input, session, lock=True)
             if goal is not None:
                 return goal
             done = await self._claim_action(session, input, "done")
@@ -481,15 +480,7 @@ class JourneyActivities:
                 # An earlier attempt made the change but may have died before dispatching it: again (same ids).
                 await self._dispatch_changes(input, done.detail.get(LEAD_EVENTS_DETAIL) or [])
                 return done
-            current = (
-                await session.execute(
-                    text("SELECT status, score, tags, custom_fields, owner_id FROM leads WHERE id = :l FOR UPDATE"),
-                    {"l": input.lead_id},
-                )
-            ).one_or_none()
-            if current is None:
-                raise _lead_gone(input.lead_id)
-            outcome = await self._change(session, input, dict(current._mapping), changes)
+            outcome = await self._change(session, input, current, changes)
             await session.execute(
                 text(
                     "UPDATE journey_actions SET result = CAST(:r AS jsonb), updated_at = now() "
@@ -497,9 +488,28 @@ class JourneyActivities:
                 ),
                 {"r": outcome.model_dump_json(), "j": input.journey_id, "s": input.seq},
             )
+            if changes and not await self._dispatch_needed(session, input, changes):
+                # The usual case (no automation starts on this change, no other journey of the lead waits for
+                # it): its outbox rows go in this transaction, and nothing is left to do after the commit.
+                await session.execute(
+                    text("DELETE FROM lead_event_outbox WHERE lead_event_id = ANY(:ids)"),
+                    {"ids": [row_id for row_id, _type, _data in changes]},
+                )
+                changes = []
             await session.commit()
         await self._dispatch_changes(input, changes)
         return outcome.model_copy(update={"attempt": activity.info().attempt})
+
+    @staticmethod
+    async def _dispatch_needed(
+        session: AsyncSession, input: ActionInput, changes: list[tuple[int, str, dict[str, Any]]]
+    ) -> bool:
+        events = [
+            event
+            for row_id, type_, data in changes
+            for event in lead_event_journey_events(row_id, input.lead_id, type_, data)
+        ]
+        return await dispatch_needed(session, input.workspace_id, events, exclude={input.workflow_id})
 
     async def _dispatch_changes(
         self, input: ActionInput, changes: list[tuple[int, str, dict[str, Any]]] | list[int]
@@ -746,14 +756,18 @@ class JourneyActivities:
         )
 
     async def _start(
-        self, input: ActionInput, within: AsyncSession | None = None
+        self, input: ActionInput, within: AsyncSession | None = None, *, lock: bool = False
     ) -> tuple[dict[str, Any], ActionOutcome | None]:
         """The lead (LeadGone when deleted), and the outcome when a filter goal is met (nothing is done then);
-        in the session given, else in one of its own."""
+        in the session given, else in one of its own. `lock`: the lead's row locked (FOR UPDATE) until the
+        session's transaction ends."""
         async with nullcontext(within) if within is not None else self.sessions() as session:
             row = (
                 await session.execute(
-                    text(f"SELECT {', '.join(ACTION_LEAD_COLUMNS)} FROM leads WHERE id = :l AND workspace_id = :w"),
+                    text(
+                        f"SELECT {', '.join(ACTION_LEAD_COLUMNS)} FROM leads WHERE id = :l AND workspace_id = :w"
+                        + (" FOR UPDATE" if lock else "")
+                    ),
                     {"l": input.lead_id, "w": input.workspace_id},
                 )
             ).one_or_none()
@@ -1223,14 +1237,18 @@ def _describe_change(node: Any) -> str:
     return node.type
 
 
-async def _journey_by_execution(session: AsyncSession, workflow_id: str, first_run_id: str) -> JourneyRef | None:
-    row = (
-        await session.execute(
-            text("SELECT id, entry FROM journeys WHERE workflow_id = :wf AND first_run_id = :run"),
-            {"wf": workflow_id, "run": first_run_id},
-        )
-    ).one_or_none()
-    return JourneyRef(journey_id=row.id, entry=row.entry) if row is not None else None
+def _begin_params(input: BeginJourney) -> dict[str, Any]:
+    return {
+        "w": input.workspace_id,
+        "a": input.automation_id,
+        "v": input.version,
+        "l": input.lead_id,
+        "workflow_id": input.workflow_id,
+        "run_id": input.first_run_id,
+        "mode": input.mode,
+        "trigger": input.trigger_node,
+        "event": input.trigger_event_id,
+    }
 
 
 def _bind(**extra: Any) -> None:

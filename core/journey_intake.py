@@ -4,6 +4,7 @@ needs to know, read from the database, for the API and for activities alike (api
 - Loaders: `load_published` (one active automation), `load_dispatch_targets` (one lead: the workspace's active
   automations, its entry history, its running journeys), `load_histories`, `lead_matches` (an enrollment filter),
   `active_trigger_types` (which trigger types the workspace's active automations have).
+- `dispatch_needed(session, workspace_id, events)`: whether dispatch_events would do anything for them.
 - `dispatch_events(client, sessions, workspace_id, events, task_queue)`: many events (of many leads) of one workspace
   dispatched with one read of the workspace's active automations. A workspace with no automation that these events
   trigger, and no running journey that could be waiting for them, costs one query and no Temporal call (the Temporal
@@ -262,6 +263,38 @@ class EventDispatch:
     error: str | None = None
 
 
+_Plan = tuple[list[list[PublishedAutomation]], set[int], dict[int, list[str]]]
+
+
+async def _plan(
+    session: AsyncSession, workspace_id: int, events: Sequence[JourneyEvent], exclude: Collection[str]
+) -> _Plan | None:
+    """Per event the active automations it triggers, the leads with a triggered automation, and per lead the
+    running journeys (but `exclude`) that could wait for its events; None when there is nothing to do (the common
+    case: one query, or two when the events are of a kind a journey can wait for)."""
+    automations = await _published(session, workspace_id, None)
+    triggered = [[a for a in automations if triggers_matching(a.graph, event)] for event in events]
+    trigger_leads = {event.lead_id for event, found in zip(events, triggered, strict=True) if found}
+    waiting_leads = {event.lead_id for event in events if event.kind in WAITABLE_KINDS}
+    if not trigger_leads and not waiting_leads:
+        return None
+    running = await _running(session, workspace_id, waiting_leads) if waiting_leads else {}
+    if exclude:
+        running = {lead: kept for lead, ids in running.items() if (kept := [i for i in ids if i not in exclude])}
+    if not trigger_leads and not running:
+        return None
+    return triggered, trigger_leads, running
+
+
+async def dispatch_needed(
+    session: AsyncSession, workspace_id: int, events: Sequence[JourneyEvent], exclude: Collection[str] = ()
+) -> bool:
+    """Whether dispatch_events would start or signal anything for these events (read in `session`, which may be
+    in the transaction that writes them: a writer that finds nothing to dispatch drops its outbox rows there and
+    then, instead of dispatching after its commit)."""
+    return bool(events) and await _plan(session, workspace_id, events, exclude) is not None
+
+
 async def dispatch_events(
     client: ClientSource,
     sessions: Sessions,
@@ -284,17 +317,10 @@ async def dispatch_events(
         return []
     bound = log.bind(workspace_id=workspace_id)
     async with _session(sessions) as session:
-        automations = await _published(session, workspace_id, None)
-        triggered = [[a for a in automations if triggers_matching(a.graph, event)] for event in events]
-        trigger_leads = {event.lead_id for event, found in zip(events, triggered, strict=True) if found}
-        waiting_leads = {event.lead_id for event in events if event.kind in WAITABLE_KINDS}
-        if not trigger_leads and not waiting_leads:
-            return [EventDispatch(event) for event in events]  # the common case: nothing to do, one query
-        running = await _running(session, workspace_id, waiting_leads) if waiting_leads else {}
-        if exclude:
-            running = {lead: kept for lead, ids in running.items() if (kept := [i for i in ids if i not in exclude])}
-        if not trigger_leads and not running:
+        plan = await _plan(session, workspace_id, events, exclude)
+        if plan is None:
             return [EventDispatch(event) for event in events]
+        triggered, trigger_leads, running = plan
         automation_ids = sorted({a.automation_id for found in triggered for a in found})
         histories = await load_entry_histories(session, trigger_leads, automation_ids) if trigger_leads else {}
 

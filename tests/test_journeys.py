@@ -31,6 +31,8 @@ from sqlalchemy import text
 from temporalio import activity
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHandle
+from temporalio.exceptions import ApplicationError
+from temporalio.testing import ActivityEnvironment
 from temporalio.worker import Worker
 
 from activities.channels import Channels, OutgoingMessage, PermanentSendError, SendReceipt, channels_from_settings
@@ -47,7 +49,16 @@ from core.workflow_ids import journey_entry_workflow_id, journey_workflow_id
 from domain.journey_steps import EntryHistory, split_branch, stable_draw
 from models.leads import CustomFieldDefinition
 from models.payloads.automation import AutomationGraph, JourneyEvent
-from models.payloads.journey import ActionInput, ActionOutcome, JourneyOutcome, JourneyProgress
+from models.payloads.journey import (
+    CONFIGURATION_ERROR,
+    LEAD_GONE,
+    ActionInput,
+    ActionOutcome,
+    BeginJourney,
+    JourneyOutcome,
+    JourneyProgress,
+    JourneyRef,
+)
 from tests import conftest
 from tests.factories import make_leads
 from tests.helpers import eventually
@@ -823,6 +834,84 @@ async def test_reentry_policies_once_ever_once_at_a_time_and_every_time(worker_o
     outcome = await result(started_on(env.client, at_a_time, lead_id), env)
     assert (outcome.end, outcome.reason, outcome.journey_id) == ("exited", "duplicate_trigger", None)
     assert [(j.entry, j.status) for j in await journeys(db, at_a_time)] == [(1, "completed"), (2, "completed")]
+
+
+async def test_begin_journey_numbers_entries_and_tells_why_it_begins_none(settings, db, tenant):
+    """begin_journey directly: each new execution gets the lead's next entry; a retried attempt of the same
+    execution finds its row; a live trigger event that entered the lead before is a duplicate (a test-mode one is
+    not); a deleted lead and a missing automation are final errors, and none of them writes a row."""
+    automation_id = await make_automation(db, {"nodes": [node("go", "external_event", event="go")], "edges": []})
+    (lead_id,) = await make_leads(db, 1, prefix=f"begin{uuid.uuid4().hex[:4]}")
+    workspace_id = await workspace_of(db)
+    acts = JourneyActivities(sessions=db, channels=None, settings=settings, smtp=None)  # type: ignore[arg-type]
+
+    async def begin(run: str, event: str, **changes: Any) -> JourneyRef:
+        fields = {
+            "workspace_id": workspace_id,
+            "automation_id": automation_id,
+            "version": 1,
+            "lead_id": lead_id,
+            "workflow_id": f"journey-{automation_id}-{lead_id}",
+            "first_run_id": run,
+            "mode": "live",
+            "trigger_node": "go",
+            "trigger_event_id": event,
+            **changes,
+        }
+        return await ActivityEnvironment().run(acts.begin_journey, BeginJourney(**fields))
+
+    first = await begin("run-1", "ev-1")
+    assert (first.entry, first.duplicate) == (1, False)
+    assert await begin("run-1", "ev-1") == first  # the same execution's retry
+    second = await begin("run-2", "ev-2")
+    assert (second.entry, second.duplicate) == (2, False)
+    again = await begin("run-3", "ev-1")  # ev-1 entered the lead before
+    assert (again.journey_id, again.entry, again.duplicate) == (first.journey_id, 1, True)
+    test = await begin("run-4", "ev-1", mode="test", workflow_id=f"journey-test-{automation_id}-{lead_id}")
+    assert (test.entry, test.duplicate) == (3, False)
+    with pytest.raises(ApplicationError) as gone:
+        await begin("run-5", "ev-5", lead_id=lead_id + 1_000_000)
+    assert gone.value.type == LEAD_GONE and gone.value.non_retryable
+    with pytest.raises(ApplicationError) as missing:
+        await begin("run-6", "ev-6", automation_id=automation_id + 1_000_000)
+    assert missing.value.type == CONFIGURATION_ERROR and missing.value.non_retryable
+    found = await rows(
+        db, "SELECT entry, first_run_id, mode FROM journeys WHERE automation_id = :a ORDER BY id", a=automation_id
+    )
+    assert [tuple(row) for row in found] == [(1, "run-1", "live"), (2, "run-2", "live"), (3, "run-4", "test")]
+
+
+async def test_journeys_of_one_lead_beginning_at_once_get_distinct_entries(settings, db, tenant):
+    """No lock: the unique indexes decide. Eight executions of one lead and automation begin at once (entries 1-8,
+    each once); four more carrying one live trigger event begin at once: one journey, three duplicates of it."""
+    automation_id = await make_automation(db, {"nodes": [node("go", "external_event", event="go")], "edges": []})
+    (lead_id,) = await make_leads(db, 1, prefix=f"race{uuid.uuid4().hex[:4]}")
+    workspace_id = await workspace_of(db)
+    acts = JourneyActivities(sessions=db, channels=None, settings=settings, smtp=None)  # type: ignore[arg-type]
+
+    async def begin(run: str, event: str) -> JourneyRef:
+        payload = BeginJourney(
+            workspace_id=workspace_id,
+            automation_id=automation_id,
+            version=1,
+            lead_id=lead_id,
+            workflow_id=f"journey-{automation_id}-{lead_id}-{run}",
+            first_run_id=run,
+            mode="live",
+            trigger_node="go",
+            trigger_event_id=event,
+        )
+        return await ActivityEnvironment().run(acts.begin_journey, payload)
+
+    distinct = await asyncio.gather(*(begin(f"run-{n}", f"ev-{n}") for n in range(8)))
+    assert sorted(ref.entry for ref in distinct) == list(range(1, 9))
+    assert not any(ref.duplicate for ref in distinct)
+    same = await asyncio.gather(*(begin(f"same-{n}", "ev-same") for n in range(4)))
+    begun = [ref for ref in same if not ref.duplicate]
+    assert len(begun) == 1 and begun[0].entry == 9
+    assert {(ref.journey_id, ref.entry) for ref in same} == {(begun[0].journey_id, 9)}
+    count = await rows(db, "SELECT count(*) AS n FROM journeys WHERE automation_id = :a", a=automation_id)
+    assert count[0].n == 9
 
 
 async def test_duplicate_trigger_events_start_one_journey_and_duplicate_signals_count_once(
