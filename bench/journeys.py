@@ -62,6 +62,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.automation_graph import GraphContext, check_graph
     from domain.lists import filter_context_from
     from models.payloads.automation import JourneyEvent
+    from workers.main_queue import POLLING
 
 TARGET = 0.75
 TAG = "bench-qualified"
@@ -101,7 +102,12 @@ def serve_bare(address: str, queue: str) -> None:
         stop = asyncio.Event()
         asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
         worker = Worker(
-            client, task_queue=queue, workflows=[BareWorkflow], activities=[bare_step], max_concurrent_activities=20
+            client,
+            task_queue=queue,
+            workflows=[BareWorkflow],
+            activities=[bare_step],
+            max_concurrent_activities=20,
+            **POLLING,
         )
         async with worker:
             await stop.wait()

@@ -35,6 +35,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import Client
 
+from core.db import autocommit
 from core.journeys import Dispatched, PublishedAutomation, dispatch
 from domain.automation_graph import parse_graph, timeline_events, trigger_nodes, triggers_matching
 from domain.filters import FilterContext, FilterError, compile_filter, parse_filter
@@ -409,10 +410,12 @@ def _client_getter(client: ClientSource) -> Callable[[], Awaitable[Client]]:
 
 @asynccontextmanager
 async def _session(sessions: Sessions) -> AsyncIterator[AsyncSession]:
+    """The session given, or a new one in autocommit: the dispatcher only reads, and needs no BEGIN or ROLLBACK."""
     if isinstance(sessions, AnyAsyncSession):
         yield sessions
     else:
         async with sessions() as session:
+            await autocommit(session)
             yield session
 
 

@@ -8,7 +8,7 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.worker import PollerBehaviorSimpleMaximum, Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.automation_trigger_activities import AutomationTriggerActivities
@@ -42,6 +42,14 @@ from workflows.report import ReportWorkflow
 from workflows.storage_cleanup import StorageCleanupWorkflow
 from workflows.test_send import TestSendWorkflow
 from workflows.trigger_sweep import TriggerSweepWorkflow
+
+# Workflow task polling. Temporal's default (5 pollers, a ratio of 0.2) polls the non-sticky queue, where every
+# workflow's first task waits, with one poller: a journey (one workflow task, its actions local activities) waits
+# there for that one poller's round trips. Half of 10 pollers go to it here (bench/journeys.py).
+POLLING = {
+    "workflow_task_poller_behavior": PollerBehaviorSimpleMaximum(maximum=10),
+    "nonsticky_to_sticky_poll_ratio": 0.5,
+}
 
 WORKFLOWS = [
     CampaignWorkflow,
@@ -177,6 +185,7 @@ def build_worker(
         ),
         activity_executor=executor,
         max_concurrent_activities=20,
+        **POLLING,
         # Heartbeats carry cancellations back: a cancel (import, campaign) reaches the activity within ~2 s.
         max_heartbeat_throttle_interval=timedelta(seconds=2),
     )
