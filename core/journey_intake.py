@@ -114,19 +114,27 @@ async def load_published(session: AsyncSession, workspace_id: int, automation_id
     return found[0] if found else None
 
 
+ACTIVE_AUTOMATIONS = (
+    "SELECT a.id AS automation_id, v.id AS version_row, v.version, v.published_at FROM automations a "
+    "JOIN automation_versions v ON v.automation_id = a.id AND v.version = a.published_version "
+    "WHERE a.workspace_id = :w AND a.status = 'active'"
+)
+
+
 async def _published(session: AsyncSession, workspace_id: int, automation_id: int | None) -> list[PublishedAutomation]:
     """The workspace's active automations (or the one given) with their published graph, in id order."""
     rows = (
         await session.execute(
-            text(
-                "SELECT a.id, v.id AS version_row, v.version, v.published_at FROM automations a "
-                "JOIN automation_versions v ON v.automation_id = a.id AND v.version = a.published_version "
-                "WHERE a.workspace_id = :w AND a.status = 'active' "
-                "AND (CAST(:a AS integer) IS NULL OR a.id = CAST(:a AS integer)) ORDER BY a.id"
-            ),
+            text(f"{ACTIVE_AUTOMATIONS} AND (CAST(:a AS integer) IS NULL OR a.id = CAST(:a AS integer)) ORDER BY a.id"),
             {"w": workspace_id, "a": automation_id},
         )
     ).all()
+    return await _with_graphs(session, rows)
+
+
+async def _with_graphs(session: AsyncSession, rows: Sequence[Any]) -> list[PublishedAutomation]:
+    """Rows of ACTIVE_AUTOMATIONS (in the order wanted) as automations with their graphs: parsed once per process
+    and version row, an unparseable one left out."""
     missing = [row.version_row for row in rows if (row.version_row, row.published_at) not in _GRAPHS]
     if missing:
         graphs = await session.execute(
@@ -147,7 +155,7 @@ async def _published(session: AsyncSession, workspace_id: int, automation_id: in
     for row in rows:
         graph = _GRAPHS.get((row.version_row, row.published_at))
         if graph is not None:
-            published.append(PublishedAutomation(row.id, row.version, graph))
+            published.append(PublishedAutomation(row.automation_id, row.version, graph))
     return published
 
 
@@ -271,20 +279,44 @@ async def _plan(
     session: AsyncSession, workspace_id: int, events: Sequence[JourneyEvent], exclude: Collection[str]
 ) -> _Plan | None:
     """Per event the active automations it triggers, the leads with a triggered automation, and per lead the
-    running journeys (but `exclude`) that could wait for its events; None when there is nothing to do (the common
-    case: one query, or two when the events are of a kind a journey can wait for)."""
-    automations = await _published(session, workspace_id, None)
+    running journeys (but `exclude`) that could wait for its events, read in one statement; None when there is
+    nothing to do (the common case)."""
+    waiting_leads = {event.lead_id for event in events if event.kind in WAITABLE_KINDS}
+    automations, running = await _automations_and_running(session, workspace_id, waiting_leads)
     triggered = [[a for a in automations if triggers_matching(a.graph, event)] for event in events]
     trigger_leads = {event.lead_id for event, found in zip(events, triggered, strict=True) if found}
-    waiting_leads = {event.lead_id for event in events if event.kind in WAITABLE_KINDS}
-    if not trigger_leads and not waiting_leads:
-        return None
-    running = await _running(session, workspace_id, waiting_leads) if waiting_leads else {}
     if exclude:
         running = {lead: kept for lead, ids in running.items() if (kept := [i for i in ids if i not in exclude])}
     if not trigger_leads and not running:
         return None
     return triggered, trigger_leads, running
+
+
+async def _automations_and_running(
+    session: AsyncSession, workspace_id: int, lead_ids: set[int]
+) -> tuple[list[PublishedAutomation], dict[int, list[str]]]:
+    """_published and _running in one round trip (the automations' rows first, in id order, then the running
+    journeys'), for up to LEAD_CHUNK leads (more: _running's chunks after)."""
+    if len(lead_ids) > LEAD_CHUNK:
+        return await _published(session, workspace_id, None), await _running(session, workspace_id, lead_ids)
+    rows = (
+        await session.execute(
+            text(
+                f"SELECT active.*, CAST(NULL AS bigint) AS lead_id, CAST(NULL AS text) AS workflow_id "
+                f"FROM ({ACTIVE_AUTOMATIONS}) active "
+                "UNION ALL SELECT DISTINCT CAST(NULL AS integer), CAST(NULL AS integer), CAST(NULL AS integer), "
+                "CAST(NULL AS timestamptz), lead_id, workflow_id FROM journeys WHERE lead_id = ANY(:leads) "
+                "AND workspace_id = :w AND status = ANY(:running) AND mode <> 'simulation' "
+                "ORDER BY automation_id, lead_id, workflow_id"
+            ),
+            {"w": workspace_id, "leads": sorted(lead_ids), "running": list(RUNNING_JOURNEY_STATUSES)},
+        )
+    ).all()
+    running: dict[int, list[str]] = {}
+    for row in rows:
+        if row.lead_id is not None:
+            running.setdefault(row.lead_id, []).append(row.workflow_id)
+    return await _with_graphs(session, [row for row in rows if row.automation_id is not None]), running
 
 
 async def dispatch_needed(

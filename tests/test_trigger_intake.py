@@ -18,7 +18,7 @@ from api.errors import ApiError
 from api.journey_dispatch import JourneyIntake, committed_events
 from api.lead_service import record_event
 from api.scoping import Scope
-from core.journey_intake import dispatch_events, lead_event_id
+from core.journey_intake import dispatch_events, dispatch_needed, lead_event_id
 from core.signing import unsubscribe_url
 from core.tracking_links import open_pixel_url
 from core.workflow_ids import journey_entry_workflow_id, journey_workflow_id
@@ -264,6 +264,44 @@ async def test_dispatch_events_exits_early_without_asking_for_a_client(db, tenan
     await make_automation(db, tagging(node("t", "lead_status_changed", to_status="won"), "w"))
     outcomes = await dispatch_events(client, db, tenant.workspace_id, events, settings.temporal_task_queue)
     assert calls == 1 and all(o.error == "RuntimeError: no Temporal here" for o in outcomes)
+
+
+async def test_dispatch_needed_reads_triggers_and_running_journeys_in_one_statement(db, tenant):
+    """What change_lead asks before committing a journey's change (core.journey_intake.dispatch_needed): nothing
+    without a trigger for the event nor another running journey of the lead; an automation the event triggers, or
+    a running journey that could wait for it, needs a dispatch unless it is the journey asking (`exclude`); a
+    running journey of another lead does not count."""
+    lead_id, other = await make_leads(db, 2, prefix=f"need{uuid.uuid4().hex[:4]}")
+
+    def tag_added(lead: int) -> JourneyEvent:
+        return JourneyEvent(kind="tag_added", event_id=f"t-{uuid.uuid4().hex[:6]}", lead_id=lead, tags=("vip",))
+
+    async def needed(event: JourneyEvent, exclude: tuple[str, ...] = ()) -> bool:
+        async with db() as session:
+            return await dispatch_needed(session, tenant.workspace_id, [event], exclude)
+
+    assert not await needed(tag_added(lead_id))
+    waiting = await make_automation(db, tagging(node("s", "lead_status_changed", to_status="won"), "w"))
+    async with db() as session:
+        await session.execute(
+            text(
+                "INSERT INTO journeys (workspace_id, automation_id, version, lead_id, entry, workflow_id, "
+                "first_run_id, mode, status, trigger_node, trigger_event_id, current_node, entered_at, updated_at) "
+                "VALUES "
+                "(:w, :a, 1, :l, 1, :wf, 'run', 'live', 'waiting', 's', 'e', 's', now(), now())"
+            ),
+            {"w": tenant.workspace_id, "a": waiting, "l": other, "wf": f"journey-{waiting}-{other}"},
+        )
+        await session.commit()
+    assert not await needed(tag_added(lead_id))  # the other lead's journey
+    assert await needed(tag_added(other))
+    assert not await needed(tag_added(other), exclude=(f"journey-{waiting}-{other}",))
+    # A non-waitable kind reaches no running journey; an automation it triggers needs a dispatch.
+    created = JourneyEvent(kind="lead_created", event_id="c-1", lead_id=other)
+    assert not await needed(created)
+    await make_automation(db, tagging(node("t", "tag_added", tag="vip"), "x"))
+    assert await needed(tag_added(lead_id))
+    assert not await needed(created)
 
 
 # --- POST /api/events -------------------------------------------------------------------------------------------------
