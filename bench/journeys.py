@@ -3,8 +3,8 @@
 On the embedded stack (Temporal's dev server as `herald run` starts it: SQLite in a file with the WAL pragmas; a
 fresh database), each loop with a worker process of its own, `--leads` items each:
   1. bare: a trivial workflow of one activity (BareWorkflow below: the activity returns its input) on a worker of
-     this module (`--serve-bare`: the pydantic converter and 20 activity slots, as `herald worker` has them): what
-     Temporal alone does on this machine;
+     this module (`--serve-bare`: the pydantic converter, 20 activity slots and the workflow task pollers, as
+     `herald worker` has them): what Temporal alone does on this machine;
   2. journeys: one active automation, published and checked as the API checks it (trigger: the lead's status
      becomes `qualified` → `add_tag` → the journey completes), and for each lead what the API does once a status
      change is committed (api/journey_dispatch.py): `core.journey_intake.dispatch_events` with a `status_changed`
@@ -95,7 +95,7 @@ class BareWorkflow:
 
 def serve_bare(address: str, queue: str) -> None:
     """The bare loop's worker process: BareWorkflow with the settings `herald worker` has that matter here (the
-    pydantic converter, 20 concurrent activities), until SIGTERM."""
+    pydantic converter, 20 concurrent activities, workers.main_queue.POLLING), until SIGTERM."""
 
     async def run() -> None:
         client = await Client.connect(address, data_converter=pydantic_data_converter)

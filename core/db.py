@@ -12,8 +12,10 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import event, make_url
 from sqlalchemy.engine import URL
+from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "models" / "migrations"
@@ -50,17 +52,19 @@ def ping_idle_connections(engine: AsyncEngine, idle_seconds: float) -> None:
     sync_engine = engine.sync_engine
 
     @event.listens_for(sync_engine, "checkin")
-    def _remember_checkin(dbapi_connection: object, record: object) -> None:
+    def _remember_checkin(dbapi_connection: DBAPIConnection | None, record: ConnectionPoolEntry) -> None:
         if dbapi_connection is not None:
-            record.info["checked_in_at"] = time.monotonic()  # type: ignore[attr-defined]
+            record.info["checked_in_at"] = time.monotonic()
 
     @event.listens_for(sync_engine, "checkout")
-    def _ping_if_idle(dbapi_connection: object, record: object, _proxy: object) -> None:
-        checked_in = record.info.get("checked_in_at")  # type: ignore[attr-defined]
+    def _ping_if_idle(
+        dbapi_connection: DBAPIConnection, record: ConnectionPoolEntry, _proxy: PoolProxiedConnection
+    ) -> None:
+        checked_in = record.info.get("checked_in_at")
         if checked_in is None or time.monotonic() - checked_in < idle_seconds:
             return  # a new connection, or one in use a moment ago
         try:
-            dbapi_connection.ping()  # type: ignore[attr-defined]
+            dbapi_connection.ping()  # type: ignore[attr-defined]  # the asyncpg adapter's ping
         except Exception as error:
             raise DisconnectionError(f"idle connection lost: {error}") from error
 
