@@ -16,7 +16,7 @@ from api.schemas_automations import AutomationOut, AutomationSummary, Automation
 from api.scoping import Scope
 from core.automation_schedules import TriggerSchedule, scheduled_triggers
 from domain.automation_graph import MAX_DEFINITION_BYTES, GraphProblem, parse_graph, validate_graph
-from models.automations import RUNNING_JOURNEY_STATUSES, Automation, AutomationVersion
+from models.automations import RUNNING_JOURNEY_STATUSES, Automation, AutomationStatus, AutomationVersion
 from models.payloads.automation import AutomationGraph
 
 EMPTY_GRAPH: dict[str, Any] = {"nodes": [], "edges": []}
@@ -147,6 +147,28 @@ async def trigger_schedules(scope: Scope, automation_id: int, graph: AutomationG
         return []
     timezone = (await workspace_of(scope)).timezone or "UTC"
     return scheduled_triggers(automation_id, scope.workspace_id, graph, timezone)
+
+
+async def recurring_schedules(scope: Scope, timezone: str) -> list[tuple[TriggerSchedule, bool]]:
+    """The Schedules of the recurring triggers of the workspace's published automations (active or paused) as they
+    are in `timezone`, each with whether it is paused: what a change of the workspace's timezone moves."""
+    statuses = (AutomationStatus.active.value, AutomationStatus.paused.value)
+    automations = (
+        await scope.session.exec(
+            scope.select(Automation)
+            .where(col(Automation.published_version).is_not(None), col(Automation.status).in_(statuses))
+            .order_by(col(Automation.id))
+        )
+    ).all()
+    found: list[tuple[TriggerSchedule, bool]] = []
+    for automation in automations:
+        graph = await published_graph(scope, automation)
+        if graph is None:
+            continue
+        paused = automation.status == AutomationStatus.paused.value
+        specs = scheduled_triggers(automation.id, scope.workspace_id, graph, timezone)
+        found += [(spec, paused) for spec in specs if spec.kind == "recurring_schedule"]
+    return found
 
 
 def snapshot(automation: Automation) -> dict[str, Any]:

@@ -177,14 +177,25 @@ async def delete_trigger_schedules(client: Client, specs: Sequence[TriggerSchedu
         await delete_schedule(client, spec.schedule_id)
 
 
-async def _upsert(client: Client, spec: TriggerSchedule, task_queue: str, *, paused: bool) -> None:
+async def move_trigger_schedules(
+    client: Client, specs: Sequence[tuple[TriggerSchedule, bool]], *, task_queue: str
+) -> None:
+    """Replace each Schedule by its spec (a recurring trigger in the workspace's new timezone), paused or not as
+    given; one found missing is created."""
+    for spec, paused in specs:
+        await _upsert(client, spec, task_queue, paused=paused, note="workspace timezone changed")
+
+
+async def _upsert(
+    client: Client, spec: TriggerSchedule, task_queue: str, *, paused: bool, note: str | None = None
+) -> None:
     schedule = build_schedule(spec, task_queue, paused=paused)
     try:
         await client.create_schedule(spec.schedule_id, schedule)
         return
     except ScheduleAlreadyRunningError:
         pass
-    note = "automation paused" if paused else "automation published"
+    note = note or ("automation paused" if paused else "automation published")
     await replace_schedule(client.get_schedule_handle(spec.schedule_id), schedule, paused=paused, note=note)
 
 

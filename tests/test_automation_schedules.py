@@ -193,6 +193,51 @@ async def test_the_schedules_follow_publish_pause_resume_a_new_version_and_delet
     assert await gone(temporal_client, recurring_id)
 
 
+async def test_a_new_workspace_timezone_moves_the_recurring_schedules(api, db, tenant, temporal_client, monkeypatch):
+    """Both automations' recurring Schedules follow the workspace's new timezone, the paused one staying paused;
+    Temporal refusing leaves the timezone and the Schedules as they were; other settings need no Temporal."""
+    async with db() as session:
+        await session.execute(
+            text("UPDATE workspaces SET timezone = 'Europe/Paris' WHERE id = :w"), {"w": tenant.workspace_id}
+        )
+        await session.commit()
+    weekly = graph_of([recurring_node(frequency="weekly", weekday=0, time="08:30", filter=STATUS_NEW)])
+    running = (await create(api, f"Weekly {uuid.uuid4().hex[:6]}", weekly))["id"]
+    resting = (await create(api, f"Weekly {uuid.uuid4().hex[:6]}", weekly))["id"]
+    for automation_id in (running, resting):
+        await publish(api, automation_id)
+    assert (await api.post(f"{URL}/{resting}/pause")).status_code == 200
+    schedule_ids = [f"automation-{automation_id}-trigger-weekly" for automation_id in (running, resting)]
+
+    async def schedules() -> list[tuple[str, bool, int, int]]:
+        found = []
+        for schedule_id in schedule_ids:
+            schedule = (await temporal_client.get_schedule_handle(schedule_id).describe()).schedule
+            [calendar] = schedule.spec.calendars
+            hour, minute = calendar.hour[0].start, calendar.minute[0].start
+            found.append((schedule.spec.time_zone_name, schedule.state.paused, hour, minute))
+        return found
+
+    assert await schedules() == [("Europe/Paris", False, 8, 30), ("Europe/Paris", True, 8, 30)]
+
+    async def refuse(*_args: Any, **_kwargs: Any) -> None:
+        raise RuntimeError("Temporal says no")
+
+    monkeypatch.setattr("api.routes.workspaces.move_trigger_schedules", refuse)
+    refused = await api.patch("/api/workspaces/current", json={"timezone": "America/New_York"})
+    assert refused.status_code == 503 and refused.json()["code"] == "unavailable"
+    async with db() as session:
+        kept = await session.execute(text("SELECT timezone FROM workspaces WHERE id = :w"), {"w": tenant.workspace_id})
+        assert kept.scalar_one() == "Europe/Paris"
+    renamed = await api.patch("/api/workspaces/current", json={"name": "Acme renamed"})  # no Schedule to move
+    assert renamed.status_code == 200
+    monkeypatch.undo()
+
+    moved = await api.patch("/api/workspaces/current", json={"timezone": "America/New_York"})
+    assert moved.status_code == 200 and moved.json()["timezone"] == "America/New_York"
+    assert await schedules() == [("America/New_York", False, 8, 30), ("America/New_York", True, 8, 30)]
+
+
 # --- The trigger workflow ---------------------------------------------------------------------------------------------
 
 

@@ -2359,7 +2359,11 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
-        /** Update Current */
+        /**
+         * Update Current
+         * @description A new timezone also moves the Schedules of the automations' recurring triggers (first; 503 and nothing
+         *     changed when Temporal refuses).
+         */
         patch: operations["update_current_api_workspaces_current_patch"];
         trace?: never;
     };
@@ -19483,6 +19487,13 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
+            };
+            /** @description Temporal refused or is unreachable: nothing was changed */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };
