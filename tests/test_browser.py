@@ -374,6 +374,20 @@ async def test_an_admin_manages_members_keys_and_reads_the_audit_log(live_app, b
     await expect(page.get_by_test_id("api-key-secret")).to_contain_text("hk_")
     await expect(page.get_by_test_id("api-key-row")).to_have_count(2)  # the tests' own key and this one
 
+    # The workspace's timezone: a name the server does not know is refused on the field, a real one is saved.
+    await page.goto(live_app + "/settings")
+    zone = page.locator('input[name="timezone"]')
+    await zone.fill("Mars/Olympus")
+    await page.get_by_role("button", name="Save").click()
+    await expect(page.get_by_text("unknown timezone")).to_be_visible()
+    await expect(zone).to_have_class(re.compile(r"\binvalid\b"))
+    await zone.fill("Europe/Paris")
+    await page.get_by_role("button", name="Save").click()
+    await expect(page.get_by_text("Settings saved.")).to_be_visible()
+    async with db() as session:
+        saved = await session.execute(text("SELECT timezone FROM workspaces WHERE id = :w"), {"w": tenant.workspace_id})
+        assert saved.scalar_one() == "Europe/Paris"
+
     await page.goto(live_app + "/settings/audit")
     await expect(page.get_by_role("heading", name="Audit log")).to_be_visible()
     await expect(page.get_by_test_id("audit-row").first).to_be_visible()

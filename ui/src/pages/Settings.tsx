@@ -64,6 +64,8 @@ function WorkspaceFacts({ me }: { me: Me }) {
         <dd>{(me.workspace.lead_statuses ?? []).join(" → ") || "—"}</dd>
         <dt>Default region</dt>
         <dd className="mono">{me.workspace.default_region}</dd>
+        <dt>Timezone</dt>
+        <dd className="mono">{me.workspace.timezone}</dd>
         <dt>Your role</dt>
         <dd>
           <RoleBadge role={me.role} />
@@ -74,7 +76,10 @@ function WorkspaceFacts({ me }: { me: Me }) {
   );
 }
 
-/** Name and "Require approval to launch" of the current workspace (admins). */
+/** The IANA zones the browser knows, offered as suggestions (the API checks the name). */
+const TIMEZONES: string[] = typeof Intl.supportedValuesOf === "function" ? Intl.supportedValuesOf("timeZone") : [];
+
+/** Name, approval, pipeline, region and timezone of the current workspace (admins). */
 function WorkspaceForm({ me }: { me: Me }) {
   const queryClient = useQueryClient();
   const [name, setName] = useState(me.workspace.name);
@@ -82,14 +87,17 @@ function WorkspaceForm({ me }: { me: Me }) {
   const savedStatuses = me.workspace.lead_statuses ?? [];
   const [statuses, setStatuses] = useState<string[]>(savedStatuses);
   const [region, setRegion] = useState(me.workspace.default_region);
+  const [timezone, setTimezone] = useState(me.workspace.timezone);
   const cleanStatuses = statuses.map((s) => s.trim().toLowerCase()).filter(Boolean);
   const statusesChanged = cleanStatuses.join("\n") !== savedStatuses.join("\n");
   const regionChanged = region.trim().toUpperCase() !== me.workspace.default_region;
+  const timezoneChanged = timezone.trim() !== me.workspace.timezone;
   const dirty =
     name.trim() !== me.workspace.name ||
     requiresApproval !== me.workspace.requires_approval ||
     statusesChanged ||
-    regionChanged;
+    regionChanged ||
+    timezoneChanged;
 
   const save = useMutation({
     mutationFn: () =>
@@ -100,6 +108,7 @@ function WorkspaceForm({ me }: { me: Me }) {
             ...(requiresApproval !== me.workspace.requires_approval ? { requires_approval: requiresApproval } : {}),
             ...(statusesChanged ? { lead_statuses: cleanStatuses } : {}),
             ...(regionChanged ? { default_region: region.trim().toUpperCase() } : {}),
+            ...(timezoneChanged ? { timezone: timezone.trim() } : {}),
           },
         }),
       ),
@@ -158,6 +167,27 @@ function WorkspaceForm({ me }: { me: Me }) {
           title="Two letters, e.g. US, FR, GB"
         />
         <span className="field-hint">Country (ISO code) assumed for phone numbers written without +country.</span>
+      </label>
+      <label className="field">
+        <span className="field-label">Timezone</span>
+        <input
+          name="timezone"
+          className={`${badField === "timezone" ? "input invalid" : "input"} mono`}
+          value={timezone}
+          onChange={(event) => setTimezone(event.target.value)}
+          list="workspace-timezones"
+          maxLength={64}
+          required
+          title="An IANA name, e.g. Europe/Paris"
+        />
+        <datalist id="workspace-timezones">
+          {TIMEZONES.map((zone) => (
+            <option key={zone} value={zone} />
+          ))}
+        </datalist>
+        <span className="field-hint">
+          Of campaign schedules, waits and recurring automation triggers (their schedules move with it).
+        </span>
       </label>
       <ErrorAlert error={save.error} />
       {save.isSuccess && !dirty && (
