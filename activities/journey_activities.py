@@ -122,7 +122,9 @@ ACTION_LEAD_COLUMNS = (
     "owner_id",
 )
 FINAL_STATUSES = ("completed", "exited", "failed", "goal_met")
-ENTRY_TRIES = 5  # begin_journey's inserts, when journeys of the same lead and automation begin at once
+# begin_journey's inserts, when journeys of the same lead and automation begin at once: a try loses only to a journey
+# that did begin (its insert waits for that one's commit), so N at once need at most N tries.
+ENTRY_TRIES = 50
 # A parameter used twice is cast, so that asyncpg deduces one type for it.
 BEGIN_JOURNEY = text(
     """
