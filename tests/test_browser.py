@@ -1093,3 +1093,39 @@ async def test_a_viewer_opens_a_published_automation_read_only_and_monitors_its_
         1,
     )
     await page.close()
+
+
+async def test_a_webhook_nodes_secret_is_picked_from_the_workspaces_secret_names(live_app, browser, api, db, tenant):
+    """The webhook node's Secret field suggests the workspace's secret names (never values), and a name that is
+    not a secret is flagged on the field."""
+    for name in ("crm-token", "zapier"):
+        assert (await api.put(f"/api/secrets/{name}", json={"value": f"Bearer {name}-value"})).status_code == 201
+    graph = {
+        "nodes": [
+            {"id": "go", "type": "external_event", "config": {"event": "go"}, "position": {"x": 0, "y": 0}},
+            {
+                "id": "hook",
+                "type": "call_webhook",
+                "config": {"url": "https://hooks.example.com/lead", "body": "{}", "auth_secret": "crm-token"},
+                "position": {"x": 0, "y": 160},
+            },
+        ],
+        "edges": [{"id": "e1", "source": "go", "outcome": "next", "target": "hook"}],
+    }
+    created = await api.post("/api/automations", json={"name": "Sync to CRM", "graph": graph})
+    assert created.status_code == 201, created.text
+    page = await _sign_in(browser, live_app, "admin@acme.test")
+    await page.goto(f"{live_app}/automations/{created.json()['id']}")
+    await page.locator('[data-testid="automation-node"][data-node-id="hook"]').click()
+    secret = page.get_by_test_id("node-panel").get_by_label("Secret", exact=True)
+    await expect(secret).to_have_value("crm-token")
+    await expect(secret).to_have_attribute("list", "webhook-secret-names")
+    options = page.locator("#webhook-secret-names option")
+    await expect(options).to_have_count(2)
+    assert [await option.get_attribute("value") for option in await options.all()] == ["crm-token", "zapier"]
+    assert "Bearer" not in await page.content()
+    await secret.fill("nope")
+    await expect(secret).to_have_attribute("aria-invalid", "true", timeout=15_000)
+    await secret.fill("zapier")
+    await expect(secret).not_to_have_attribute("aria-invalid", "true", timeout=15_000)
+    await page.close()

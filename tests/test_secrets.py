@@ -199,6 +199,24 @@ async def test_only_admins_manage_secrets(app, tenant, db, role):
     assert await stored(db, "crm") == []
 
 
+async def test_automation_builders_read_the_names_and_only_the_names(api, app, tenant, db):
+    """GET /api/secrets/names: for whoever may write automations (marketers too), sorted, no value, no dates; a
+    viewer, who cannot build, is refused; another workspace's names never show."""
+    for name in ("zapier", "crm"):
+        assert (await put(api, name)).status_code == 201
+    other = await make_tenant(db, "Elsewhere", f"admin-{uuid.uuid4().hex[:6]}@other.test")
+    async with client_for(app, other.admin_key) as theirs:
+        assert (await put(theirs, "their-token")).status_code == 201
+    marketer = await make_key(db, tenant.workspace_id, Role.marketer)
+    async with client_for(app, marketer) as client:
+        names = await client.get(f"{URL}/names")
+        assert names.status_code == 200 and names.json() == ["crm", "zapier"]
+        assert (await client.get(URL)).status_code == 403  # the full list stays the admins'
+    viewer = await make_key(db, tenant.workspace_id, Role.viewer)
+    async with client_for(app, viewer) as client:
+        assert (await client.get(f"{URL}/names")).status_code == 403
+
+
 # --- Automations that use them ------------------------------------------------------------------------------------
 
 

@@ -61,6 +61,13 @@ async def list_secrets(scope: ScopeDep) -> list[SecretOut]:
     return [_out(secret, email) for secret, email in rows.all()]
 
 
+@router.get("/names", response_model=list[str], **guard(Permission.campaigns_write))
+async def secret_names(scope: ScopeDep) -> list[str]:
+    """Only the names, for whoever builds automations: the webhook node's `auth_secret` picks one of them."""
+    rows = await scope.session.exec(scope.select(WorkspaceSecret).order_by(col(WorkspaceSecret.name)))
+    return [secret.name for secret in rows.all()]
+
+
 @router.put(
     "/{name}",
     response_model=SecretOut,

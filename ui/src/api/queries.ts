@@ -35,6 +35,7 @@ export const queryKeys = {
   listLeads: (id: number) => ["lists", id, "leads"] as const,
   listPreview: (body: PreviewRequest) => ["list-preview", body] as const,
   customFields: ["custom-fields"] as const,
+  secretNames: ["secrets", "names"] as const,
   /** Every template query starts with "templates": invalidate that prefix after a save. */
   templates: ["templates"] as const,
   templateChoices: ["templates", "choices"] as const,
@@ -236,6 +237,16 @@ export function useLeadLists(id: number) {
 
 export function useCustomFields() {
   return useQuery({ queryKey: queryKeys.customFields, queryFn: () => unwrap(api.GET("/api/custom-fields")) });
+}
+
+/** The workspace's secret names (never values), for a webhook node's `auth_secret`. */
+export function useSecretNames(enabled = true) {
+  return useQuery({
+    queryKey: queryKeys.secretNames,
+    queryFn: () => unwrap(api.GET("/api/secrets/names")),
+    enabled,
+    staleTime: 30_000,
+  });
 }
 
 export function useLists() {

@@ -35,6 +35,7 @@ export function TextInput({
   placeholder,
   multiline,
   maxLength,
+  list,
 }: {
   label: string;
   value: unknown;
@@ -43,6 +44,8 @@ export function TextInput({
   placeholder?: string;
   multiline?: boolean;
   maxLength?: number;
+  /** The id of a <datalist> of suggestions (single line only). */
+  list?: string;
 }) {
   const text = typeof value === "string" ? value : value === undefined || value === null ? "" : JSON.stringify(value);
   return multiline ? (
@@ -64,6 +67,7 @@ export function TextInput({
       value={text}
       placeholder={placeholder}
       maxLength={maxLength}
+      list={list}
       onChange={(event) => onChange(event.target.value)}
     />
   );

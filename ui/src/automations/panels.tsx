@@ -1,5 +1,6 @@
 import type { CSSProperties, ReactNode } from "react";
-import { useCustomFields } from "../api/queries";
+import { useCustomFields, useSecretNames } from "../api/queries";
+import { useCan } from "../session";
 import { TemplatePicker } from "../campaigns/TemplatePicker";
 import type { Channel } from "../campaigns/flow";
 import { NODE_TYPES } from "./catalogue";
@@ -590,6 +591,7 @@ function UpdateFieldEditor({ c, set, bad }: EditorProps) {
 }
 
 function WebhookEditor({ c, set, bad }: EditorProps) {
+  const secretNames = useSecretNames(useCan("campaigns:write")); // names only; viewers see the node read-only
   const headers = isRecord(c.headers) ? Object.entries(c.headers) : [];
   const putHeaders = (entries: [string, unknown][], field: string) =>
     set({ headers: entries.length ? Object.fromEntries(entries) : undefined }, field);
@@ -636,8 +638,19 @@ function WebhookEditor({ c, set, bad }: EditorProps) {
         </button>
         <p className="muted small">No credentials inline: name a workspace secret below (sent as the Authorization header).</p>
       </div>
-      <Field label="Secret (Authorization)" hint="Workspace secrets are not stored by Herald yet: any name is reported unknown.">
-        <TextInput label="Secret" value={c.auth_secret ?? ""} invalid={bad("config.auth_secret")} onChange={(auth_secret) => set({ auth_secret: auth_secret || undefined })} />
+      <Field label="Secret (Authorization)" hint="The name of a workspace secret (Settings → Secrets); its value is sent, never shown.">
+        <TextInput
+          label="Secret"
+          value={c.auth_secret ?? ""}
+          invalid={bad("config.auth_secret")}
+          list="webhook-secret-names"
+          onChange={(auth_secret) => set({ auth_secret: auth_secret || undefined })}
+        />
+        <datalist id="webhook-secret-names">
+          {(secretNames.data ?? []).map((name) => (
+            <option key={name} value={name} />
+          ))}
+        </datalist>
       </Field>
       {c.method !== "GET" && (
         <Field label="Body" hint="Template text.">
