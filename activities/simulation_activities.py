@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import inspect
-import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -471,20 +470,7 @@ class SimulationActivities:
     def _lead_result(lead: _Lead, journey: dict[str, Any] | None, graph: AutomationGraph) -> SimulatedLead:
         if journey is None:  # the lead was deleted before its journey began
             return SimulatedLead(lead_id=lead.id, name=lead.name, entered=False, end="not_entered", reason="no_lead")
-        path = [
-            SimulatedStep(
-                node_id=step.node_id,
-                node_type=step.node_type,
-                outcome=step.outcome,
-                next_node=step.next_node,
-                at=step.at,
-                wake_at=step.wake_at,
-                reason=step.reason,
-                end=step.end_status,
-                detail=step.detail if isinstance(step.detail, dict) else json.loads(step.detail or "{}"),
-            )
-            for step in journey["steps"]
-        ]
+        path = [SimulatedStep.of_row(step) for step in journey["steps"]]
         running = journey["status"] in RUNNING_JOURNEY_STATUSES
         return SimulatedLead(
             lead_id=lead.id,

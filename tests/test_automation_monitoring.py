@@ -18,6 +18,7 @@ from domain.permissions import Role
 from tests.conftest import client_for, make_key, make_tenant
 from tests.factories import make_leads
 from tests.helpers import eventually
+from tests.test_campaign_flow_engine import rows
 from tests.test_journeys import (
     edge,
     external,
@@ -178,11 +179,6 @@ async def test_real_journeys_counts_per_node_error_log_paths_and_temporal_links(
 
 
 # --- Inserted rows --------------------------------------------------------------------------------------------------
-
-
-async def rows(db, sql: str, **params: Any) -> list[Any]:
-    async with db() as session:
-        return list(await session.execute(text(sql), params))
 
 
 async def insert_journey(

@@ -62,7 +62,7 @@ from models.payloads.journey import (
 from tests import conftest
 from tests.factories import make_leads
 from tests.helpers import eventually
-from tests.test_campaign_flow_engine import engine_worker, make_template, time_env  # noqa: F401  (fixture)
+from tests.test_campaign_flow_engine import engine_worker, make_template, rows, time_env  # noqa: F401  (fixture)
 from tests.test_tracking import CHROME
 from workflows.journey import JourneyWorkflow
 
@@ -187,11 +187,6 @@ async def waiting_at(handle: WorkflowHandle, node_id: str, timeout: float = 60) 
         return state if state.status == "waiting" and state.node_id == node_id else None
 
     return await eventually(check, timeout=timeout, interval=0.1)
-
-
-async def rows(db, sql: str, **params: Any) -> list[Any]:
-    async with db() as session:
-        return list(await session.execute(text(sql), params))
 
 
 async def journeys(db, automation_id: int) -> list[Any]:

@@ -26,7 +26,7 @@ from models.leads import CustomFieldDefinition
 from models.payloads.automation import JourneyEvent
 from tests.factories import make_leads
 from tests.helpers import eventually
-from tests.test_campaign_flow_engine import make_template
+from tests.test_campaign_flow_engine import make_template, rows
 from tests.test_imports import run_import, simple_csv, upload
 from tests.test_journeys import edge, make_automation, node, progress, waiting_at
 from tests.test_tracking import APPLE_MPP, CHROME, _delivery
@@ -44,11 +44,6 @@ def tagging(trigger: dict[str, Any], tag: str, reentry: str = "once_ever") -> di
         "edges": [edge(trigger["id"], "tag")],
         "reentry": reentry,
     }
-
-
-async def rows(db, sql: str, **params: Any) -> list[Any]:
-    async with db() as session:
-        return list(await session.execute(text(sql), params))
 
 
 async def journeys(db, automation_id: int) -> list[Any]:

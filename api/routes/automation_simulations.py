@@ -261,20 +261,7 @@ async def get_test_run(automation_id: int, workflow_id: str, scope: ScopeDep) ->
         current_node=journey.current_node,
         waiting_until=journey.waiting_until,
         end_reason=journey.end_reason,
-        path=[
-            SimulatedStep(
-                node_id=step.node_id,
-                node_type=step.node_type,
-                outcome=step.outcome,
-                next_node=step.next_node,
-                at=step.at,
-                wake_at=step.wake_at,
-                reason=step.reason,
-                end=step.end_status,
-                detail=step.detail,
-            )
-            for step in steps.all()
-        ],
+        path=[SimulatedStep.of_row(step) for step in steps.all()],
     )
 
 

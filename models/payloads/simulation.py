@@ -4,6 +4,7 @@ returns as they are. See docs/automations.md#simulator-and-test-mode."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any, Literal
 
@@ -52,6 +53,22 @@ class SimulatedStep(BaseModel):
     detail: dict[str, Any] = Field(
         default_factory=dict, description="The dry run's description (`would`), a skip's reason (`why`), errors..."
     )
+
+    @classmethod
+    def of_row(cls, row: Any) -> SimulatedStep:
+        """A `journey_steps` row (a table row or a raw one, whose `detail` may still be JSON text) as a step."""
+        detail = row.detail
+        return cls(
+            node_id=row.node_id,
+            node_type=row.node_type,
+            outcome=row.outcome,
+            next_node=row.next_node,
+            at=row.at,
+            wake_at=row.wake_at,
+            reason=row.reason,
+            end=row.end_status,
+            detail=detail if isinstance(detail, dict) else json.loads(detail or "{}"),
+        )
 
 
 class SimulatedLead(BaseModel):
