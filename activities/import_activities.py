@@ -27,7 +27,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from core.db import session_factory
+from core.db import driver_connection, session_factory
 from core.journey_intake import dispatch_events, dispatched_rows, lead_event_journey_events, mark_dispatched
 from core.storage import ObjectNotFound, Storage
 from core.tabular import FileFormat, Limits, iter_records
@@ -229,8 +229,7 @@ class ImportActivities:
                 path, fmt, row["sheet"], start_offset, start_row, row["mapping"], definitions, rules,
                 self.chunk_rows, input.import_id,
             )  # fmt: skip
-            async with self.engine.connect() as conn, _parser(job) as chunks:
-                raw = await _driver(conn)
+            async with driver_connection(self.engine) as raw, _parser(job) as chunks:
                 await raw.execute(CREATE_STAGE)
                 while (chunk := await asyncio.to_thread(chunks.next)) is not None:
                     async with raw.transaction():
@@ -541,8 +540,7 @@ class ImportActivities:
     # -- helpers ---------------------------------------------------------------------------------------------------
 
     async def _import_row(self, input: ImportInput) -> dict[str, Any]:
-        async with self.engine.connect() as conn:
-            raw = await _driver(conn)
+        async with driver_connection(self.engine) as raw:
             row = await raw.fetchrow(
                 "SELECT i.*, coalesce(u.email, '') AS actor FROM imports i LEFT JOIN users u ON u.id = i.created_by "
                 "WHERE i.id = $1 AND i.workspace_id = $2",
@@ -558,8 +556,7 @@ class ImportActivities:
         return data
 
     async def _workspace(self, workspace_id: int) -> dict[str, Any]:
-        async with self.engine.connect() as conn:
-            raw = await _driver(conn)
+        async with driver_connection(self.engine) as raw:
             row = await raw.fetchrow("SELECT default_region, lead_statuses FROM workspaces WHERE id = $1", workspace_id)
         statuses = row["lead_statuses"]
         return {
@@ -568,8 +565,7 @@ class ImportActivities:
         }
 
     async def _definitions(self, workspace_id: int) -> dict[str, FieldDefinition]:
-        async with self.engine.connect() as conn:
-            raw = await _driver(conn)
+        async with driver_connection(self.engine) as raw:
             rows = await raw.fetch(
                 "SELECT key, type, choices FROM custom_field_definitions WHERE workspace_id = $1", workspace_id
             )
@@ -597,8 +593,7 @@ class ImportActivities:
         return path
 
     async def _counts(self, import_id: int) -> ImportCounts:
-        async with self.engine.connect() as conn:
-            raw = await _driver(conn)
+        async with driver_connection(self.engine) as raw:
             row = await raw.fetchrow(
                 "SELECT total_rows, rows_read, imported, updated, skipped, rejected, reported "
                 "FROM imports WHERE id = $1",
@@ -608,13 +603,17 @@ class ImportActivities:
 
 
 async def _heartbeating(work: Any, details: dict[str, Any], every: float = 5.0) -> Any:
-    """Awaits work done in a thread while heartbeating from the event loop (heartbeats cannot come from threads)."""
+    """Awaits work done in a thread while heartbeating from the event loop (heartbeats cannot come from threads).
+    Cancelled (the import was cancelled, the worker stops), it cancels the work too rather than leave it running."""
     task = asyncio.ensure_future(work)
-    while True:
-        done, _ = await asyncio.wait({task}, timeout=every)
-        if done:
-            return task.result()
-        activity.heartbeat(details)
+    try:
+        while True:
+            done, _ = await asyncio.wait({task}, timeout=every)
+            if done:
+                return task.result()
+            activity.heartbeat(details)
+    finally:
+        task.cancel()
 
 
 async def _drop_staged(raw: Any, import_id: int, rows: list[int]) -> None:

@@ -7,6 +7,7 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -29,21 +30,26 @@ def async_url(database_url: str) -> URL:
     return url.set(drivername="postgresql+asyncpg")
 
 
-# A pooled connection idle for longer than this is pinged before it is handed out (see ping_idle_connections).
+# A pooled connection idle for longer than this is pinged before it is handed out (see guard_pooled_connections).
 IDLE_PING_SECONDS = 5.0
 
 
 def create_engine(database_url: str, pool_size: int = 10, idle_ping_seconds: float = IDLE_PING_SECONDS) -> AsyncEngine:
     engine = create_async_engine(async_url(database_url), pool_size=pool_size, max_overflow=pool_size)
-    ping_idle_connections(engine, idle_ping_seconds)
+    guard_pooled_connections(engine, idle_ping_seconds)
     return engine
 
 
-def ping_idle_connections(engine: AsyncEngine, idle_seconds: float) -> None:
-    """Pessimistic disconnect handling for the connections that need it: a pooled connection that sat idle for
-    `idle_seconds` or more is pinged when it is checked out, and replaced by a new one if the ping fails (the pool
-    retries the checkout on DisconnectionError), so a database restart or an idle-connection timeout costs no
-    request or activity attempt.
+def guard_pooled_connections(engine: AsyncEngine, idle_seconds: float) -> None:
+    """Checks a pooled connection as it is handed out, and replaces it by a new one (the pool retries the checkout
+    on DisconnectionError) when it is unfit:
+
+    - it is inside a transaction. The pool's reset on return rolls back only the transactions SQLAlchemy began; one
+      begun on the asyncpg connection underneath (see `driver_connection`) and cut short by a cancellation stays
+      open, and everything later done on the connection would run inside it, never committed, holding its locks
+      (a cancelled import once made every later TRUNCATE of the suite deadlock). No round trip: asyncpg knows.
+    - it sat idle for `idle_seconds` or more and does not answer a ping, so a database restart or an
+      idle-connection timeout costs no request or activity attempt.
 
     Why not `pool_pre_ping`: asyncpg's ping is three round trips (BEGIN, `;`, ROLLBACK) on every checkout, about a
     third of a journey's database round trips (bench/journeys.py). A connection used in the last few seconds is
@@ -57,9 +63,11 @@ def ping_idle_connections(engine: AsyncEngine, idle_seconds: float) -> None:
             record.info["checked_in_at"] = time.monotonic()
 
     @event.listens_for(sync_engine, "checkout")
-    def _ping_if_idle(
+    def _check_out(
         dbapi_connection: DBAPIConnection, record: ConnectionPoolEntry, _proxy: PoolProxiedConnection
     ) -> None:
+        if _inside_transaction(dbapi_connection):
+            raise DisconnectionError("pooled connection given back inside a transaction")
         checked_in = record.info.get("checked_in_at")
         if checked_in is None or time.monotonic() - checked_in < idle_seconds:
             return  # a new connection, or one in use a moment ago
@@ -67,6 +75,28 @@ def ping_idle_connections(engine: AsyncEngine, idle_seconds: float) -> None:
             dbapi_connection.ping()  # type: ignore[attr-defined]  # the asyncpg adapter's ping
         except Exception as error:
             raise DisconnectionError(f"idle connection lost: {error}") from error
+
+
+def _inside_transaction(dbapi_connection: DBAPIConnection) -> bool:
+    driver = getattr(dbapi_connection, "driver_connection", None)
+    if driver is None:
+        return False
+    # _top_xact: the transaction asyncpg believes open, also one whose BEGIN was cancelled before its answer came.
+    return bool(driver.is_in_transaction() or getattr(driver, "_top_xact", None) is not None)
+
+
+@asynccontextmanager
+async def driver_connection(engine: AsyncEngine) -> AsyncIterator[Any]:
+    """The asyncpg connection under a pooled one, for what SQLAlchemy cannot express (COPY, statements sent as
+    they are). Left by an exception, a cancellation included, the connection is discarded rather than pooled:
+    asyncpg may be mid-statement, or inside a transaction begun on it that SQLAlchemy would not roll back."""
+    async with engine.connect() as connection:
+        driver = (await connection.get_raw_connection()).driver_connection
+        try:
+            yield driver
+        except BaseException:
+            await connection.invalidate()
+            raise
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
