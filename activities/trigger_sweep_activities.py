@@ -11,8 +11,12 @@ statement. Dispatching twice is harmless: journey starts are idempotent per even
 for the next run; rows older than `max_age_days` are dropped undispatched (logged: a journey entered a week late
 would do more harm than good), and rows whose timeline row is gone (the lead was deleted) are dropped.
 
-Heartbeats carry the last id done, so a retried attempt goes on from there; after `time_budget_seconds` no page is
-started and the result says `more` (the next run, a minute later, goes on).
+Then the same for the opens and clicks in `tracking_outbox` (migration 0017) that the API's background task did not
+deliver (core/tracked_events.py): a journey message's to its journey if it still runs, a person's campaign
+interactions to the dispatcher in the workspaces with such a trigger; rows of deleted deliveries are dropped.
+
+Heartbeats carry the last ids done (timeline outbox, tracking outbox), so a retried attempt goes on from there; after
+`time_budget_seconds` no page is started and the result says `more` (the next run, a minute later, goes on).
 """
 
 from __future__ import annotations
@@ -29,7 +33,19 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio import activity
 
-from core.journey_intake import dispatch_events, dispatched_rows, lead_event_journey_events, mark_dispatched
+from core.journey_intake import (
+    active_trigger_types,
+    dispatch_events,
+    dispatched_rows,
+    lead_event_journey_events,
+    mark_dispatched,
+)
+from core.tracked_events import (
+    campaign_interaction_event,
+    delete_tracked_rows,
+    journey_signal,
+    signal_tracked,
+)
 from models.payloads.automation import JourneyEvent
 from models.payloads.trigger_sweep import TriggerSweepInput, TriggerSweepResult
 
@@ -43,6 +59,12 @@ PAGE_SQL = text(
     "LEFT JOIN lead_events e ON e.id = o.lead_event_id "
     "WHERE o.lead_event_id > :after AND o.created_at < :cutoff ORDER BY o.lead_event_id LIMIT :limit"
 )
+TRACKED_PAGE_SQL = text(
+    "SELECT o.id, o.delivery_id, o.type, o.machine, o.workspace_id, o.created_at AS noted_at, "
+    "d.id IS NOT NULL AS present, d.lead_id, d.journey_id, d.node_id, c.campaign_id FROM tracking_outbox o "
+    "LEFT JOIN deliveries d ON d.id = o.delivery_id LEFT JOIN campaign_runs c ON c.id = d.run_id "
+    "WHERE o.id > :after AND o.created_at < :cutoff ORDER BY o.id LIMIT :limit"
+)
 
 
 class TriggerSweepActivities:
@@ -52,31 +74,33 @@ class TriggerSweepActivities:
 
     @activity.defn
     async def sweep_trigger_outbox(self, input: TriggerSweepInput) -> TriggerSweepResult:
-        """Every pending row older than `min_age_seconds` dispatched (or dropped), page after page."""
+        """Every pending row older than `min_age_seconds` dispatched (or dropped), page after page: the timeline
+        outbox, then the tracking outbox."""
         details = activity.info().heartbeat_details
-        after = int(details[0]) if details else 0
+        cursors = [int(details[0]) if details else 0, int(details[1]) if len(details) > 1 else 0]
         started = time.monotonic()
         async with self.sessions() as session:
             now = (await session.execute(text("SELECT clock_timestamp()"))).scalar_one()  # the rows' clock
         cutoff = now - timedelta(seconds=input.min_age_seconds)
         expire_before = now - timedelta(days=input.max_age_days)
         result = TriggerSweepResult()
-        while True:
-            if time.monotonic() - started > input.time_budget_seconds:
-                result.more = True
-                break
-            async with self.sessions() as session:
-                page = list(
-                    await session.execute(PAGE_SQL, {"after": after, "cutoff": cutoff, "limit": input.batch_size})
-                )
-            if not page:
-                break
-            await _heartbeating(self._page(page, expire_before, result), after)
-            after = page[-1].id
-            activity.heartbeat(after)
-            if len(page) < input.batch_size:
-                break
-        if result.scanned:
+        passes = [(PAGE_SQL, self._page), (TRACKED_PAGE_SQL, self._tracked_page)]
+        for index, (page_sql, handle) in enumerate(passes):
+            while True:
+                if time.monotonic() - started > input.time_budget_seconds:
+                    result.more = True
+                    break
+                async with self.sessions() as session:
+                    params = {"after": cursors[index], "cutoff": cutoff, "limit": input.batch_size}
+                    page = list(await session.execute(page_sql, params))
+                if not page:
+                    break
+                await _heartbeating(handle(page, expire_before, result), cursors)
+                cursors[index] = page[-1].id
+                activity.heartbeat(*cursors)
+                if len(page) < input.batch_size:
+                    break
+        if result.scanned or result.tracked_scanned:
             log.info("trigger outbox swept", **result.model_dump())
         return result
 
@@ -126,12 +150,85 @@ class TriggerSweepActivities:
             result.failed += len(rows) - len(done)
         await mark_dispatched(self.sessions, settled)
 
+    async def _tracked_page(self, page: Sequence[Any], expire_before: datetime, result: TriggerSweepResult) -> None:
+        """One page of the tracking outbox: journey messages' events signalled, people's campaign interactions
+        dispatched where a trigger wants them; the delivered, expired and orphaned rows deleted at once."""
+        result.tracked_scanned += len(page)
+        settled: list[int] = []
+        expired = 0
+        signals: list[tuple[int, JourneyEvent]] = []
+        signal_rows: dict[str, list[int]] = {}
+        interactions: dict[int, list[Any]] = {}
+        for row in page:
+            if not row.present:
+                result.orphaned += 1  # the delivery is gone (its lead was deleted)
+                settled.append(row.id)
+            elif row.noted_at < expire_before:
+                expired += 1
+                settled.append(row.id)
+            elif row.journey_id is not None:
+                event = journey_signal(row._mapping, row.noted_at)
+                if event.event_id not in signal_rows:
+                    signals.append((row.journey_id, event))
+                signal_rows.setdefault(event.event_id, []).append(row.id)
+            elif row.campaign_id is not None and not row.machine:
+                interactions.setdefault(row.workspace_id, []).append(row)
+            else:
+                settled.append(row.id)  # nothing listens to it
+        if expired:
+            result.tracked_expired += expired
+            log.warning("undelivered opens and clicks expired", rows=expired)
+        delivered: list[int] = []
+        failed = await signal_tracked(self._client, self.sessions, signals)
+        for event_id, ids in signal_rows.items():
+            if event_id in failed:
+                result.tracked_failed += len(ids)
+            else:
+                delivered += ids
+        for workspace_id, rows in interactions.items():
+            delivered += await self._dispatch_interactions(workspace_id, rows, result)
+        result.tracked_delivered += len(delivered)
+        await delete_tracked_rows(self.sessions, settled + delivered)
 
-async def _heartbeating(work: Awaitable[T], after: int) -> T:
-    """Awaits the work while heartbeating (a page of many leads may take a while to dispatch)."""
+    async def _dispatch_interactions(self, workspace_id: int, rows: list[Any], result: TriggerSweepResult) -> list[int]:
+        """A workspace's people's campaign interactions dispatched (when an active automation has such a trigger);
+        the row ids settled."""
+        ids = [row.id for row in rows]
+        async with self.sessions() as session:
+            wanted = "campaign_interaction" in await active_trigger_types(session, workspace_id)
+        if not wanted:
+            return ids
+        events: dict[str, JourneyEvent] = {}
+        row_ids: dict[str, list[int]] = {}
+        for row in rows:
+            event = campaign_interaction_event(row._mapping, row.noted_at)
+            events.setdefault(event.event_id, event)
+            row_ids.setdefault(event.event_id, []).append(row.id)
+        try:
+            outcomes = await dispatch_events(
+                activity.client(), self.sessions, workspace_id, list(events.values()), self.task_queue
+            )
+        except Exception as error:
+            log.error("swept campaign interactions not dispatched", workspace_id=workspace_id, error=str(error))
+            result.tracked_failed += len(ids)
+            return []
+        failed = {outcome.event.event_id for outcome in outcomes if outcome.error is not None}
+        result.tracked_failed += sum(len(row_ids[event_id]) for event_id in failed)
+        return [row_id for event_id, found in row_ids.items() if event_id not in failed for row_id in found]
+
+    async def _client(self) -> Any:
+        return activity.client()
+
+
+async def _heartbeating(work: Awaitable[T], cursors: list[int]) -> T:
+    """Awaits the work while heartbeating (a page of many leads may take a while to dispatch); cancelled, it
+    cancels the work too."""
     task = asyncio.ensure_future(work)
-    while True:
-        done, _ = await asyncio.wait({task}, timeout=HEARTBEAT_EVERY)
-        if done:
-            return task.result()
-        activity.heartbeat(after)
+    try:
+        while True:
+            done, _ = await asyncio.wait({task}, timeout=HEARTBEAT_EVERY)
+            if done:
+                return task.result()
+            activity.heartbeat(*cursors)
+    finally:
+        task.cancel()

@@ -13,7 +13,9 @@ Tracking (`JourneyIntake.tracked`, called by api/tracking_recorder.py after each
 an open or click of a journey's message signals that journey (`message_opened` / `message_clicked`, its node, the
 delivery id as message id; a machine's flagged `machine`), and a person's open or click of a campaign message is a
 `campaign_interaction` event, dispatched only in workspaces whose active automations have such a trigger (checked
-at most every `TRIGGER_CACHE_SECONDS`). Both run in one background task per app, closed by the app's lifespan.
+at most every `TRIGGER_CACHE_SECONDS`). Both run in one background task per app, closed by the app's lifespan
+(core/tracked_events.py builds the events). The tracking statement put them in `tracking_outbox` (migration 0017)
+with the events; the task takes out those it delivered, and TriggerSweepWorkflow delivers the rest.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 from sqlalchemy import event as sa_event
-from sqlalchemy import inspect, text
+from sqlalchemy import inspect
 from sqlalchemy.ext.asyncio import AsyncSession as AnyAsyncSession
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlalchemy.orm import Session, SessionTransaction
@@ -41,9 +43,15 @@ from core.journey_intake import (
     lead_event_journey_events,
     mark_dispatched,
 )
-from core.journeys import signal_journey
 from core.settings import Settings
-from models.automations import RUNNING_JOURNEY_STATUSES
+from core.tracked_events import (
+    TrackedKey,
+    campaign_interaction_event,
+    journey_signal,
+    settle_tracked,
+    signal_tracked,
+    tracked_key,
+)
 from models.leads import LeadEvent
 from models.payloads.automation import JourneyEvent
 
@@ -57,7 +65,6 @@ log = structlog.get_logger("herald.api.journeys")
 PENDING = "herald.journey_events.pending"  # session.info: queued in the open transaction
 COMMITTED = "herald.journey_events.committed"  # session.info: (workspace id, event) committed, to dispatch
 TRIGGER_CACHE_SECONDS = 30.0
-SIGNAL_CONCURRENCY = 16
 MAX_TRACKING_BACKLOG = 100_000  # reports waiting for the background task; beyond, new ones are dropped (logged)
 RECENT_TRACKING_IDS = 20_000  # event ids already handled (a second open of a message is no news)
 
@@ -185,7 +192,7 @@ class JourneyIntake:
         if not wanted:
             return
         if len(self._backlog) + len(wanted) > MAX_TRACKING_BACKLOG:
-            log.error("tracking backlog full: opens and clicks dropped for journeys", dropped=len(wanted))
+            log.warning("tracking backlog full: opens and clicks left to the trigger sweep", events=len(wanted))
             return
         self._backlog.extend(wanted)
         if self._worker is None:
@@ -208,85 +215,67 @@ class JourneyIntake:
             self._worker = None
 
     async def _handle(self, rows: list[Mapping[str, Any]]) -> None:
+        """The events delivered, then taken out of the tracking outbox (those whose delivery failed stay there for
+        TriggerSweepWorkflow, and are forgotten here so that a repeat of them is not skipped)."""
+        now = datetime.now(UTC)
+        settled: list[TrackedKey] = []
         journey_rows, campaign_rows = [], []
         for row in rows:
             (journey_rows if row["journey_id"] is not None else campaign_rows).append(row)
         if journey_rows:
-            await self._signal_journeys(journey_rows)
+            settled += await self._signal_journeys(journey_rows, now)
         by_workspace: dict[int, list[Mapping[str, Any]]] = {}
         for row in campaign_rows:
             by_workspace.setdefault(row["workspace_id"], []).append(row)
         for workspace_id, found in by_workspace.items():
-            if not await self._has_campaign_triggers(workspace_id):
-                continue
-            events = []
-            for row in found:
-                interaction = "clicked" if row["type"] == "click" else "opened"
-                event_id = f"campaign-{interaction}:{row['delivery_id']}"
-                if not self._seen(event_id):
-                    events.append(
-                        JourneyEvent(
-                            kind="campaign_interaction",
-                            event_id=event_id,
-                            lead_id=row["lead_id"],
-                            occurred_at=datetime.now(UTC),
-                            interaction=interaction,
-                            campaign_id=row["campaign_id"],
-                        )
-                    )
-            await self.dispatch(workspace_id, events)
+            if await self._has_campaign_triggers(workspace_id):
+                settled += await self._dispatch_interactions(workspace_id, found, now)
+        try:
+            await settle_tracked(self.sessions, settled)
+        except Exception as error:  # the sweep delivers them again: same event ids, nothing happens twice
+            log.warning("delivered tracking events not settled", error=f"{type(error).__name__}: {error}")
 
-    async def _signal_journeys(self, rows: list[Mapping[str, Any]]) -> None:
-        """Each journey message's open or click to its journey, if it still runs (its wait may be for it)."""
-        events: dict[str, tuple[int, JourneyEvent]] = {}
+    async def _signal_journeys(self, rows: list[Mapping[str, Any]], now: datetime) -> list[TrackedKey]:
+        """Each journey message's open or click to its journey, if it still runs; the rows delivered."""
+        signals: dict[str, tuple[int, JourneyEvent]] = {}
+        keys: dict[str, list[TrackedKey]] = {}
         for row in rows:
-            kind = "message_clicked" if row["type"] == "click" else "message_opened"
-            event_id = f"{kind}:{row['delivery_id']}{':machine' if row['machine'] else ''}"
-            if event_id in events or self._seen(event_id):
-                continue
-            events[event_id] = (
-                row["journey_id"],
-                JourneyEvent(
-                    kind=kind,
-                    event_id=event_id,
-                    lead_id=row["lead_id"],
-                    occurred_at=datetime.now(UTC),
-                    node_id=row["node_id"],
-                    message_id=str(row["delivery_id"]),
-                    machine=bool(row["machine"]),
-                ),
-            )
-        if not events:
-            return
-        async with self.sessions() as session:
-            found = await session.execute(
-                text(
-                    "SELECT id, workflow_id FROM journeys WHERE id = ANY(:ids) AND status = ANY(:running) "
-                    "AND mode <> 'simulation'"
-                ),
-                {
-                    "ids": sorted({journey_id for journey_id, _ in events.values()}),
-                    "running": list(RUNNING_JOURNEY_STATUSES),
-                },
-            )
-            workflows = {row.id: row.workflow_id for row in found}
-        targets = [(workflows[journey_id], event) for journey_id, event in events.values() if journey_id in workflows]
-        if not targets:
-            return
-        client = await self.temporal.get()
-        gate = asyncio.Semaphore(SIGNAL_CONCURRENCY)
+            journey_event = journey_signal(row, now)
+            event_id = journey_event.event_id
+            keys.setdefault(event_id, []).append(tracked_key(row))
+            if event_id not in signals and not self._seen(event_id):
+                signals[event_id] = (row["journey_id"], journey_event)
+        try:
+            failed = await signal_tracked(self.temporal.get, self.sessions, list(signals.values()))
+        except Exception as error:  # Temporal unreachable...: all stay in the outbox
+            log.error("journeys not signalled", events=len(signals), error=f"{type(error).__name__}: {error}")
+            failed = set(signals)
+        return self._delivered(keys, failed)
 
-        async def signal(workflow_id: str, journey_event: JourneyEvent) -> None:
-            async with gate:
-                try:
-                    await signal_journey(client, workflow_id, journey_event)
-                except Exception as error:
-                    reason = f"{type(error).__name__}: {error}"
-                    log.error(
-                        "journey not signalled", workflow_id=workflow_id, event_id=journey_event.event_id, error=reason
-                    )
+    async def _dispatch_interactions(
+        self, workspace_id: int, rows: list[Mapping[str, Any]], now: datetime
+    ) -> list[TrackedKey]:
+        """People's opens and clicks of campaign messages as `campaign_interaction` events; the rows delivered."""
+        events: dict[str, JourneyEvent] = {}
+        keys: dict[str, list[TrackedKey]] = {}
+        for row in rows:
+            journey_event = campaign_interaction_event(row, now)
+            event_id = journey_event.event_id
+            keys.setdefault(event_id, []).append(tracked_key(row))
+            if event_id not in events and not self._seen(event_id):
+                events[event_id] = journey_event
+        try:
+            outcomes = await self.dispatch(workspace_id, list(events.values()))
+        except Exception as error:
+            reason = f"{type(error).__name__}: {error}"
+            log.error("campaign interactions not dispatched", workspace_id=workspace_id, error=reason)
+            return self._delivered(keys, set(events))
+        return self._delivered(keys, {o.event.event_id for o in outcomes if o.error is not None})
 
-        await asyncio.gather(*(signal(workflow_id, journey_event) for workflow_id, journey_event in targets))
+    def _delivered(self, keys: dict[str, list[TrackedKey]], failed: set[str]) -> list[TrackedKey]:
+        for event_id in failed:
+            self._recent.pop(event_id, None)
+        return [key for event_id, found in keys.items() if event_id not in failed for key in found]
 
     async def _has_campaign_triggers(self, workspace_id: int) -> bool:
         checked = self._triggers.get(workspace_id)

@@ -13,7 +13,10 @@ trip, a single statement (`WRITE_SQL`, hence one transaction and one WAL flush) 
 3. stamps, in a data-modifying CTE, the deliveries that a person opened or clicked for the first time (`opened_at` /
    `clicked_at` stay the first ones; a click implies an open): a delivery stamped already is not updated again
    (no row version, no trigger row);
-4. inserts the events as one multi-row `INSERT ... SELECT`, in the order the requests came;
+4. inserts the events as one multi-row `INSERT ... SELECT`, in the order the requests came, and notes in
+   `tracking_outbox` those a journey may wait for or start on (a journey message's; a person's, of a campaign
+   message, where an active automation has a `campaign_interaction` trigger), for the trigger sweep should the
+   delivery after the commit never happen;
 5. returns, per delivery and kind of event, its journey and campaign: once the requests are answered, the recorder
    hands them to `on_committed` (api/journey_dispatch.py: journeys waiting for an open, campaign-interaction
    triggers), which only queues them for a background task.
@@ -74,7 +77,18 @@ WRITE_SQL = (
     "channel, type, machine, url, metadata) "
     "SELECT workspace_id, delivery_id, lead_id, campaign_id, run_id, step, variant, channel, type, "
     "reason IS NOT NULL, url, jsonb_strip_nulls(jsonb_build_object('user_agent', agent, 'machine_reason', reason)) "
-    "FROM event ORDER BY n) "
+    "FROM event ORDER BY n), "
+    # What journeys may wait for (or start on) goes in the outbox with the event (migration 0017): delivered after
+    # the commit by the API's background task, or by the trigger sweep if that never happens.
+    "interacting AS (SELECT w.workspace_id FROM (SELECT DISTINCT workspace_id FROM event WHERE journey_id IS NULL "
+    "AND reason IS NULL AND campaign_id IS NOT NULL) w WHERE EXISTS (SELECT 1 FROM automations a "
+    "JOIN automation_versions v ON v.automation_id = a.id AND v.version = a.published_version "
+    "WHERE a.workspace_id = w.workspace_id "
+    "AND a.status = 'active' AND jsonb_path_exists(v.graph, '$.nodes[*] ? (@.type == \"campaign_interaction\")'))), "
+    "outboxed AS (INSERT INTO tracking_outbox (delivery_id, type, machine, workspace_id) "
+    "SELECT DISTINCT delivery_id, type, reason IS NOT NULL, workspace_id FROM event WHERE journey_id IS NOT NULL "
+    "OR (reason IS NULL AND campaign_id IS NOT NULL AND workspace_id IN (SELECT workspace_id FROM interacting)) "
+    "ON CONFLICT DO NOTHING) "
     # One row per delivery and kind of event (its journey and campaign: for the journeys, after the commit).
     "SELECT DISTINCT delivery_id, type, reason IS NOT NULL AS machine, workspace_id, lead_id, campaign_id, "
     "journey_id, node_id FROM event"

@@ -13,7 +13,20 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, Column, DateTime, ForeignKey, Index, Integer, Text, false, func, text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    Text,
+    UniqueConstraint,
+    false,
+    func,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
@@ -81,6 +94,25 @@ class LeadEventOutbox(SQLModel, table=True):
     __tablename__ = "lead_event_outbox"
 
     lead_event_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    workspace_id: int = Field(sa_column=Column(Integer, nullable=False))
+    created_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=False, server_default=func.now())
+    )
+
+
+class TrackingOutbox(SQLModel, table=True):
+    """An open or click that a journey may wait for (or that may start one: `campaign_interaction`), not yet
+    delivered: written with the event by the tracking batch statement, deleted once delivered (core/tracked_events.py
+    `settle_tracked`); TriggerSweepWorkflow delivers what is left (migration 0017). No foreign key: the sweep drops
+    the rows of deleted deliveries."""
+
+    __tablename__ = "tracking_outbox"
+    __table_args__ = (UniqueConstraint("delivery_id", "type", "machine", name="uq_tracking_outbox_event"),)
+
+    id: int | None = Field(default=None, sa_column=Column(BigInteger, primary_key=True, autoincrement=True))
+    delivery_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    type: str = Field(sa_column=Column(Text, nullable=False))  # open | click
+    machine: bool = Field(sa_column=Column(Boolean, nullable=False))
     workspace_id: int = Field(sa_column=Column(Integer, nullable=False))
     created_at: datetime | None = Field(
         default=None, sa_column=Column(DateTime(timezone=True), nullable=False, server_default=func.now())

@@ -42,6 +42,7 @@ async def empty_outbox(db) -> None:
     """Rows of earlier tests' leads (truncated, no foreign key) are not this test's business."""
     async with db() as session:
         await session.execute(text("DELETE FROM lead_event_outbox"))
+        await session.execute(text("DELETE FROM tracking_outbox"))
         await session.commit()
 
 
@@ -433,6 +434,7 @@ async def record_trigger_sweep_history(api, db, settings, temporal_client: Clien
     a change the API could not."""
     async with db() as session:
         await session.execute(text("DELETE FROM lead_event_outbox"))
+        await session.execute(text("DELETE FROM tracking_outbox"))
         await session.commit()
     await make_automation(db, tagging(node("t", "lead_status_changed", to_status="qualified"), "swept"))
     (lead_id,) = await make_leads(db, 1, prefix=f"rec{uuid.uuid4().hex[:4]}")

@@ -2,7 +2,8 @@
 minute by a Temporal Schedule (core/schedules.py, `trigger-sweep-every-minute`; a run still going skips the next).
 
 One activity (activities/trigger_sweep_activities.py) dispatches the committed timeline rows that their writer did
-not dispatch (a process that died after the commit, Temporal unreachable) and takes them out of the outbox.
+not dispatch (a process that died after the commit, Temporal unreachable), then the opens and clicks the API did
+not deliver, and takes them out of their outboxes.
 """
 
 from __future__ import annotations
@@ -39,8 +40,7 @@ class TriggerSweepWorkflow:
             heartbeat_timeout=SWEEP_HEARTBEAT,
             retry_policy=SWEEP_RETRY,
         )
-        if result.failed or result.expired:
-            workflow.logger.warning(
-                "trigger sweep: %d rows still pending, %d expired undispatched", result.failed, result.expired
-            )
+        pending, expired = result.failed + result.tracked_failed, result.expired + result.tracked_expired
+        if pending or expired:
+            workflow.logger.warning("trigger sweep: %d rows still pending, %d expired undispatched", pending, expired)
         return result

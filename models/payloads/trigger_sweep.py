@@ -1,5 +1,6 @@
-"""Payloads of TriggerSweepWorkflow: a pass over the trigger outbox (`lead_event_outbox`, migration 0015), the
-committed timeline rows whose dispatch to the journeys never happened or failed."""
+"""Payloads of TriggerSweepWorkflow: a pass over the trigger outboxes, the committed timeline rows
+(`lead_event_outbox`, migration 0015) and opens and clicks (`tracking_outbox`, migration 0017) whose delivery to the
+journeys never happened or failed."""
 
 from __future__ import annotations
 
@@ -26,5 +27,13 @@ class TriggerSweepResult(BaseModel):
     dispatched: int = Field(default=0, description="Rows dispatched and taken out of the outbox")
     failed: int = Field(default=0, description="Rows whose dispatch failed: still pending, for the next run")
     expired: int = Field(default=0, description="Rows older than max_age_days, dropped undispatched")
-    orphaned: int = Field(default=0, description="Rows whose timeline row is gone (a deleted lead), dropped")
+    orphaned: int = Field(
+        default=0, description="Rows whose timeline row or delivery is gone (a deleted lead), dropped"
+    )
+    tracked_scanned: int = Field(default=0, description="Pending opens and clicks read")
+    tracked_delivered: int = Field(
+        default=0, description="Opens and clicks delivered (or needing no delivery) and taken out of the outbox"
+    )
+    tracked_failed: int = Field(default=0, description="Opens and clicks whose delivery failed: still pending")
+    tracked_expired: int = Field(default=0, description="Opens and clicks older than max_age_days, dropped")
     more: bool = Field(default=False, description="The time budget ran out before the last page")
