@@ -400,7 +400,8 @@ class JourneyActivities:
                 return ActionOutcome(result="skipped", reason=reason, detail={"would": f"skip ({reason})"})
             address = mask_address(address_of(lead, config.channel))
             would = f"send template {config.template_id} by {config.channel} to {address}"
-            return ActionOutcome(result="succeeded", detail={"would": would})
+            # A message id of its own, so that the opens and clicks a simulation assumes are this message's.
+            return ActionOutcome(result="succeeded", message_id=f"simulated-{input.seq}", detail={"would": would})
         run_id, automation_name = await self._entry_run(input)
         delivery = await self._claim(input, run_id, config.channel, reason)
         attempt = activity.info().attempt

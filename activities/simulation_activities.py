@@ -8,7 +8,8 @@ lead through core.journeys.enter in mode "simulation" (event id `sim-<simulation
 the trigger), and lets simulated time run until every journey has ended. Nothing is sent or changed: the actions
 are dry runs (JourneyActivities, mode "simulation"); the journeys' own rows (`journeys` mode `simulation`,
 `journey_steps`) hold the simulated dates, and are what the results are read from. No event ever reaches a
-journey, so every wait for an event times out (`ASSUMED`).
+journey, so every wait for an event times out (`ASSUMED`), unless the selection assumes that every lead opens or
+clicks each message the moment it is sent (`engagement`: the journeys count those as the message's events).
 
 Bounds: at most `SimulationLimits.at_once` simulations per worker process, a few journeys' activities at a time,
 `horizon` of simulated time and `wall_time` of real time; journeys still running then are stopped and reported
@@ -43,7 +44,15 @@ from core.journey_intake import load_entry_histories
 from core.journeys import PublishedAutomation, enter
 from core.temporal import test_server_binary
 from domain.automation_graph import node_by_id, parse_graph
-from domain.automation_simulation import NoTrigger, node_counts, simulated_event, simulated_trigger, totals
+from domain.automation_simulation import (
+    NoTrigger,
+    assumed_world,
+    engagement_of,
+    node_counts,
+    simulated_event,
+    simulated_trigger,
+    totals,
+)
 from domain.campaign_tracks import address_of
 from domain.filters import FilterError, compile_filter, parse_filter
 from domain.journey_steps import EntryHistory, entry_decision
@@ -324,7 +333,9 @@ class SimulationActivities:
             )
             async with worker:
                 automation = PublishedAutomation(automation_id, version, graph)
-                workflow_ids = await self._enter(env.client, input, automation, trigger, to_enter, prefix)
+                workflow_ids = await self._enter(
+                    env.client, input, automation, trigger, to_enter, prefix, row["selection"]
+                )
                 unfinished_note = await self._run_until_done(env, workflow_ids, started_at)
             ended_at = await env.get_current_time()
         finally:
@@ -342,6 +353,7 @@ class SimulationActivities:
             await self._close_unfinished(automation_id, prefix)
         ordered = [outcome[lead_id] for lead_id in lead_ids if lead_id in outcome]
         return SimulationResults(
+            assumed=assumed_world(engagement_of(row["selection"])),
             trigger_node=trigger.id,
             version=version,
             started_at=started_at,
@@ -365,10 +377,12 @@ class SimulationActivities:
         trigger: Node,
         leads: Sequence[_Lead],
         prefix: str,
+        selection: dict[str, Any],
     ) -> list[str]:
         """Each lead entered at the trigger, as the dispatcher would (a few at a time)."""
         gate = asyncio.Semaphore(self.limits.journeys_at_once)
         field = getattr(getattr(trigger, "config", None), "field", None)
+        engagement = engagement_of(selection)
 
         async def one(lead: _Lead) -> str:
             event = simulated_event(
@@ -388,6 +402,7 @@ class SimulationActivities:
                     history=EntryHistory(),
                     task_queue=f"simulation-{input.simulation_id}",
                     mode="simulation",
+                    simulated_engagement=engagement,
                 )
             assert entered.workflow_id is not None
             return entered.workflow_id

@@ -10,6 +10,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.schemas_automations import GraphProblemOut
+from models.payloads.automation import SimulatedEngagement
 from models.payloads.simulation import (
     DEFAULT_SIMULATED_LEADS,
     MAX_SIMULATED_LEADS,
@@ -36,6 +37,11 @@ class SimulationIn(BaseModel):
     trigger_node: str | None = Field(
         default=None, max_length=64, description="The trigger the leads enter at; omitted: the graph's first"
     )
+    engagement: SimulatedEngagement = Field(
+        default="none",
+        description="What every lead does with each message sent to it, at once: nothing (waits for an open or a "
+        "click time out), `opens` it, or `clicks` it (a click is an open too)",
+    )
 
 
 class SimulationStarted(BaseModel):
@@ -50,7 +56,9 @@ class SimulationOut(BaseModel):
     status: SimulationStatusName = Field(description="queued, running, done (see `results`), failed (see `error`)")
     version: int = Field(description="The published version simulated; 0: the draft")
     trigger_node: str | None
-    selection: dict[str, Any] = Field(description='{"lead_ids": [...]} or {"filter": {...}, "limit": n}')
+    selection: dict[str, Any] = Field(
+        description='{"lead_ids": [...]} or {"filter": {...}, "limit": n}, with "engagement" when not "none"'
+    )
     graph: dict[str, Any] = Field(description="The graph simulated, normalised")
     results: SimulationResults | None = None
     error: str | None = None

@@ -37,7 +37,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from core.workflow_ids import journey_entry_workflow_id, journey_workflow_id
 from domain.automation_graph import node_by_id, triggers_matching
 from domain.journey_steps import EntryHistory, entry_decision
-from models.payloads.automation import AutomationGraph, JourneyEvent, JourneyInput, JourneyMode
+from models.payloads.automation import AutomationGraph, JourneyEvent, JourneyInput, JourneyMode, SimulatedEngagement
 
 JOURNEY_WORKFLOW = "JourneyWorkflow"
 EVENT_SIGNAL = "event"
@@ -138,6 +138,7 @@ async def enter(
     task_queue: str,
     mode: JourneyMode = "live",
     max_delay_seconds: int | None = None,
+    simulated_engagement: SimulatedEngagement = "none",
 ) -> Dispatched:
     """Enter the lead in one automation from `trigger_node`, its re-entry policy permitting (see the module
     docstring). A refused entry of a "once ever" lead whose journey still runs signals that journey."""
@@ -172,6 +173,7 @@ async def enter(
         graph=automation.graph,
         mode=mode,
         max_delay_seconds=max_delay_seconds if mode == "test" else None,
+        simulated_engagement=simulated_engagement if mode == "simulation" else "none",
     )
     try:
         handle = await client.start_workflow(

@@ -18,9 +18,17 @@ from models.payloads.automation import (
     LeadCreatedNode,
     LeadStatusChangedNode,
     Node,
+    SimulatedEngagement,
     TagAddedNode,
 )
-from models.payloads.simulation import NodeCount, SimulatedLead
+from models.payloads.simulation import ASSUMED, NodeCount, SimulatedLead
+
+_ASSUMED_ENGAGEMENT: dict[str, tuple[str, ...]] = {"none": (), "opens": ("opened",), "clicks": ("opened", "clicked")}
+_ASSUMED_TEXT = {
+    "none": ASSUMED,
+    "opens": "every lead opens each message the moment it is sent (and clicks none); no other event arrives",
+    "clicks": "every lead opens and clicks each message the moment it is sent; no other event arrives",
+}
 
 
 class NoTrigger(ValueError):
@@ -101,3 +109,21 @@ def totals(leads: Iterable[SimulatedLead]) -> dict[str, int]:
         found["entered"] += int(lead.entered)
         found[lead.end] = found.get(lead.end, 0) + 1
     return found
+
+
+def assumed_engagement(engagement: SimulatedEngagement) -> tuple[str, ...]:
+    """What a simulated lead does with each message sent to it, at once: ("opened",), ("opened", "clicked") or
+    nothing. The journey counts these as that message's events (waits for them end, engagement conditions see
+    them) without any signal: the test server's clock skips ahead of anything sent from outside."""
+    return _ASSUMED_ENGAGEMENT[engagement]
+
+
+def assumed_world(engagement: SimulatedEngagement) -> str:
+    """What the results say the simulation assumed."""
+    return _ASSUMED_TEXT[engagement]
+
+
+def engagement_of(selection: dict[str, Any]) -> SimulatedEngagement:
+    """The engagement a simulation's stored selection assumes (none when it says nothing, or something unknown)."""
+    found = selection.get("engagement")
+    return found if found in _ASSUMED_ENGAGEMENT else "none"  # type: ignore[return-value]

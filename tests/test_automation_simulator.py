@@ -27,7 +27,14 @@ from activities.channels import channels_from_settings
 from activities.journey_activities import JourneyActivities, mask_address
 from activities.simulation_activities import SimulationActivities, SimulationLimits
 from domain.automation_graph import matches_trigger
-from domain.automation_simulation import NoTrigger, node_counts, simulated_event, simulated_trigger, totals
+from domain.automation_simulation import (
+    NoTrigger,
+    assumed_world,
+    node_counts,
+    simulated_event,
+    simulated_trigger,
+    totals,
+)
 from models.payloads.automation import AutomationGraph
 from models.payloads.simulation import ASSUMED, SimulatedLead, SimulatedStep, SimulationInput
 from tests import conftest
@@ -201,6 +208,40 @@ async def test_a_simulation_takes_the_decisions_of_a_real_run_and_sends_nothing(
     assert len(await sent_anything(db, live)) > 0  # the real run did send (and the simulation did not)
 
 
+async def test_a_simulation_may_assume_every_lead_opens_or_clicks_each_message(api, worker, db):
+    """The marketer's other question: what happens to the leads who do engage? Each message a journey sends counts
+    as opened (or clicked) the moment it is sent; other messages' events do not count for a wait."""
+    graph, _email, _sms, _sales = await example_graph(db)
+    mailable, texted, _unreachable = await three_leads(db)
+    automation_id = await new_automation(api, graph)
+
+    clicking = await simulate(api, automation_id, lead_ids=[mailable, texted], engagement="clicks")
+    assert clicking["status"] == "done", clicking["error"]
+    assert clicking["selection"] == {"lead_ids": [mailable, texted], "engagement": "clicks"}
+    results = clicking["results"]
+    assert results["assumed"] == assumed_world("clicks") and "clicks each message" in results["assumed"]
+    by_lead = {lead["lead_id"]: lead for lead in results["leads"]}
+    paths = {lead_id: [(s["node_id"], s["outcome"]) for s in lead["path"]] for lead_id, lead in by_lead.items()}
+    assert paths[mailable] == [
+        ("qualified", "next"), ("wait-2d", "next"), ("case-study", "next"), ("wait-open", "event"),
+        ("wait-click", "event"), ("assign-sales", "next"), ("notify-owner", "next"),
+    ]  # fmt: skip
+    mailed = {step["node_id"]: step for step in by_lead[mailable]["path"]}
+    assert abs(at(mailed["wait-click"]["at"]) - at(mailed["case-study"]["at"])) < timedelta(seconds=5)  # at once
+    # The second lead got the SMS, not the case study: clicking the SMS is no click of the case study.
+    assert paths[texted][-3:] == [("sms-nudge", "next"), ("wait-click", "timeout"), ("done", None)]
+    sends = [(s["kind"], s["lead_id"], s["node_id"]) for s in results["would_send"]]
+    assert ("message", mailable, "case-study") in sends and ("message", texted, "sms-nudge") in sends
+
+    opening = await simulate(api, automation_id, lead_ids=[mailable], engagement="opens")
+    assert opening["status"] == "done", opening["error"]
+    (lead,) = opening["results"]["leads"]
+    assert [(s["node_id"], s["outcome"]) for s in lead["path"]][3:] == [
+        ("wait-open", "event"), ("wait-click", "timeout"), ("done", None),
+    ]  # fmt: skip
+    assert await sent_anything(db, automation_id) == []
+
+
 async def test_a_test_run_with_delays_cut_sends_for_real_on_the_dev_server(api, worker, db):
     graph, _email, _sms, _sales = await example_graph(db)
     mailable, _texted, _unreachable = await three_leads(db)
@@ -266,6 +307,7 @@ async def test_bad_input_is_refused_with_the_field_named_and_nothing_started(api
         "field"
     ] == "limit"
     assert (await refused("simulations", {"lead_ids": [lead_id], "trigger_node": "mail"}))["field"] == "trigger_node"
+    assert (await refused("simulations", {"lead_ids": [lead_id], "engagement": "maybe"}))["field"] == "engagement"
     broken = {"nodes": [node("go", "external_event", event="go"), node("mail", "send_message", channel="email",
                                                                        template_id=999_999)],
               "edges": [edge("go", "mail")]}  # fmt: skip

@@ -141,6 +141,16 @@ async def test_build_simulate_publish_an_automation_and_see_a_lead_run_through_i
     await expect(_node(page, "do-1").get_by_test_id("node-badge").first).to_be_visible()
     await expect(_node(page, "do-2").get_by_test_id("node-badge")).to_have_count(0)
     await page.screenshot(path=SCREENSHOTS / "automation-simulation.png")
+    # Again, assuming Ada clicks each message the moment it is sent: the click branch is taken. Still nothing sent.
+    await simulator.locator('select[name="engagement"]').select_option("clicks")
+    await simulator.get_by_test_id("simulate").click()
+    await expect(simulator.get_by_test_id("simulation-assumed")).to_contain_text("clicks each message", timeout=90_000)
+    await expect(results).to_have_attribute("data-status", "done", timeout=90_000)
+    await simulated.first.click()
+    await expect(path.get_by_test_id("simulated-step")).to_have_count(5)
+    steps = await path.get_by_test_id("simulated-step").evaluate_all("els => els.map(e => e.dataset.nodeId)")
+    assert steps == ["trigger-1", "wait-1", "do-1", "wait-2", "do-2"]
+    await expect(_node(page, "do-2").get_by_test_id("node-badge").first).to_be_visible()
     (sent,) = await _rows(db, "SELECT count(*) AS n FROM outbox_messages WHERE rcpt_to @> '[\"ada@example.com\"]'")
     assert sent.n == 0
     await page.get_by_test_id("simulate-toggle").click()

@@ -1292,6 +1292,55 @@ async def test_a_simulation_runs_the_real_workflow_with_dry_run_actions(worker_o
     assert "simulated" not in (await lead_row(db, lead_id)).tags and hooks.on("/sim") == []
 
 
+async def test_a_simulation_may_assume_each_message_is_opened_or_clicked_at_once(worker_on_time_env, settings, db):
+    """Simulation mode with `simulated_engagement`: each message sent counts as opened (and clicked) the moment it
+    is sent, for waits and engagement conditions alike; a live journey never assumes anything."""
+    env = worker_on_time_env
+    mail = await make_template(db)
+    graph = {
+        "nodes": [
+            node("go", "external_event", event="go"),
+            node("mail", "send_message", channel="email", template_id=mail),
+            node("wait", "wait_for_event", event={"kind": "clicked", "node": "mail"}, timeout={"days": 3}),
+            node("opened", "engagement", node="mail", event="opened"),
+            node("hot", "add_tag", tag="hot"),
+            node("warm", "add_tag", tag="warm"),
+            node("cold", "exit"),
+        ],
+        "edges": [
+            edge("go", "mail"), edge("mail", "wait"), edge("wait", "hot", "event"), edge("wait", "opened", "timeout"),
+            edge("opened", "warm", "yes"), edge("opened", "cold", "no"),
+        ],
+    }  # fmt: skip
+    automation_id = await make_automation(db, graph)
+    lead_ids = await make_leads(db, 3, prefix=f"eng{uuid.uuid4().hex[:4]}")
+    published = PublishedAutomation(automation_id, 1, AutomationGraph.model_validate(graph))
+    paths = {}
+    for lead_id, engagement in zip(lead_ids, ("clicks", "opens", "none"), strict=True):
+        entered = await enter(
+            env.client,
+            workspace_id=await workspace_of(db),
+            automation=published,
+            trigger_node="go",
+            event=external(lead_id, event_id=f"sim-{engagement}"),
+            history=EntryHistory(),
+            task_queue=settings.temporal_task_queue,
+            mode="simulation",
+            simulated_engagement=engagement,
+        )
+        handle = env.client.get_workflow_handle(entered.workflow_id)
+        paths[engagement] = (await result(handle, env)).path
+        if engagement == "clicks":
+            await save_history_later("simulated-clicks")(handle)
+    assert paths == {
+        "clicks": ["go", "mail", "wait", "hot"],
+        "opens": ["go", "mail", "wait", "opened", "warm"],
+        "none": ["go", "mail", "wait", "opened", "cold"],
+    }
+    assert await rows(db, "SELECT 1 FROM deliveries d JOIN journeys j ON j.id = d.journey_id "
+                          "WHERE j.automation_id = :a", a=automation_id) == []  # fmt: skip
+
+
 def test_addresses_are_masked_in_dry_runs():
     assert mask_address("jane.doe@example.com") == "j***@example.com"
     assert mask_address("+33612345678") == "+33*******78"

@@ -36,6 +36,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from activities.journey_activities import OWN_EVENTS_DETAIL, JourneyActivities
     from domain.automation_graph import node_by_id
+    from domain.automation_simulation import assumed_engagement
     from domain.journey_steps import (
         Decision,
         action_decision,
@@ -335,6 +336,10 @@ class JourneyWorkflow:
             return goal_decision(outcome.goal), {"goal": outcome.goal}
         if outcome.message_id is not None:
             state.sent_messages[node.id] = outcome.message_id
+            if input.mode == "simulation" and node.type == "send_message":
+                for kind in assumed_engagement(input.simulated_engagement):  # (a live journey assumes nothing)
+                    self._engaged.add((node.id, kind))
+                    self._engaged_messages.add((outcome.message_id, kind))
         result = "skipped" if outcome.result == "skipped" else "succeeded"
         decision = action_decision(self._graph, node, result)
         detail = dict(outcome.detail)

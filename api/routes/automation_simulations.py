@@ -300,7 +300,7 @@ def _trigger_or_422(graph: AutomationGraph, trigger_node: str | None) -> str:
 
 async def _selection(scope: Scope, body: SimulationIn) -> dict[str, Any]:
     """`{"lead_ids": [...]}` (each a lead of the workspace) or `{"filter": ..., "limit": n}` (a filter that compiles
-    against the workspace's fields)."""
+    against the workspace's fields), with the `engagement` assumed when it is not "none"."""
     if (body.lead_ids is None) == (body.filter is None):
         raise ApiError(422, "lead_ids: choose the leads by `lead_ids` or by `filter` (one of them)", field="lead_ids")
     if body.lead_ids is not None:
@@ -312,6 +312,10 @@ async def _selection(scope: Scope, body: SimulationIn) -> dict[str, Any]:
         if missing:
             shown = ", ".join(str(lead_id) for lead_id in missing[:10])
             raise ApiError(422, f"lead_ids: no such lead: {shown}", field="lead_ids")
-        return {"lead_ids": lead_ids}
+        return {"lead_ids": lead_ids, **_engagement(body)}
     compile_or_422(body.filter, await filter_context(scope), field="filter")
-    return {"filter": body.filter, "limit": body.limit}
+    return {"filter": body.filter, "limit": body.limit, **_engagement(body)}
+
+
+def _engagement(body: SimulationIn) -> dict[str, Any]:
+    return {} if body.engagement == "none" else {"engagement": body.engagement}

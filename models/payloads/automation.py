@@ -668,6 +668,9 @@ class JourneyEvent(_Shape):
 
 
 JourneyMode = Literal["live", "test", "simulation"]
+# What a simulation assumes its leads do with the messages a journey sends them: nothing, open each one at once, or
+# click each one at once (a click counts as an open).
+SimulatedEngagement = Literal["none", "opens", "clicks"]
 JourneyEnd = Literal["completed", "exited", "failed", "goal_met"]
 
 
@@ -701,6 +704,9 @@ class JourneyInput(BaseModel):
     mode: JourneyMode = "live"
     max_delay_seconds: int | None = Field(
         default=None, ge=0, description="Test mode: every delay and event timeout is cut to at most this"
+    )
+    simulated_engagement: SimulatedEngagement = Field(
+        default="none", description="Simulation mode: the opens and clicks assumed of every message sent"
     )
     state: JourneyState | None = None
 

@@ -7367,6 +7367,13 @@ export interface components {
          */
         SimulationIn: {
             /**
+             * Engagement
+             * @description What every lead does with each message sent to it, at once: nothing (waits for an open or a click time out), `opens` it, or `clicks` it (a click is an open too)
+             * @default none
+             * @enum {string}
+             */
+            engagement: "none" | "opens" | "clicks";
+            /**
              * Filter
              * @description A lead filter tree (docs/filters.md)
              */
@@ -7416,7 +7423,7 @@ export interface components {
             results?: components["schemas"]["SimulationResults"] | null;
             /**
              * Selection
-             * @description {"lead_ids": [...]} or {"filter": {...}, "limit": n}
+             * @description {"lead_ids": [...]} or {"filter": {...}, "limit": n}, with "engagement" when not "none"
              */
             selection: {
                 [key: string]: unknown;

@@ -9,6 +9,7 @@ import type { GraphOverlay } from "../monitoring/overlay";
 import {
   DEFAULT_LIMIT,
   DEFAULT_TEST_DELAY,
+  ENGAGEMENTS,
   MAX_LEADS,
   MAX_TEST_DELAY,
   endLine,
@@ -19,6 +20,7 @@ import {
   simulationOverlay,
   stepLine,
   testRunEnded,
+  type Engagement,
   type LeadChoice,
   type Simulation,
   type SimulatedLead,
@@ -36,8 +38,8 @@ type Props = {
 
 /**
  * The simulator (#10): the graph on screen run for chosen leads on a time-skipping server with dry-run actions,
- * no event ever arriving; its counts are drawn on the graph, a lead's path highlighted, and what would have been
- * sent listed. Test mode runs it for real on one lead, every delay cut short.
+ * no event arriving but, if chosen, every lead's open or click of each message it is sent; its counts are drawn on
+ * the graph, a lead's path highlighted, and what would have been sent listed. Test mode runs it for real on one lead, every delay cut short.
  */
 export function SimulatorPanel({ automationId, graph, onOverlay }: Props) {
   const [simulationId, setSimulationId] = useState<number | null>(null);
@@ -116,12 +118,13 @@ function SimulationForm({
   const [filter, setFilter] = useState<Json>({ combinator: "and", rules: [] });
   const [limit, setLimit] = useState(DEFAULT_LIMIT);
   const [trigger, setTrigger] = useState("");
+  const [engagement, setEngagement] = useState<Engagement>("none");
   const [problem, setProblem] = useState<string | null>(null);
   const start = useStartSimulation(automationId);
 
   const submit = () => {
     const choice: LeadChoice = by === "ids" ? { by, text } : { by, filter, limit };
-    const { body, error } = simulationBody(choice, graph, trigger || null);
+    const { body, error } = simulationBody(choice, graph, trigger || null, engagement);
     setProblem(error);
     if (!body) return;
     start.mutate(body, { onSuccess: (started) => onStarted(started.id) });
@@ -178,6 +181,21 @@ function SimulationForm({
         </>
       )}
       <TriggerChoice triggers={triggers} value={trigger} onChange={setTrigger} />
+      <label className="field">
+        <span className="field-label">Messages</span>
+        <select
+          name="engagement"
+          className="input input-sm"
+          value={engagement}
+          onChange={(e) => setEngagement(e.target.value as Engagement)}
+        >
+          {ENGAGEMENTS.map((choice) => (
+            <option key={choice.value} value={choice.value}>
+              {choice.label}
+            </option>
+          ))}
+        </select>
+      </label>
       {problem && (
         <p className="field-error" role="alert" data-testid="simulation-input-error">
           {problem}

@@ -21,7 +21,15 @@ export type SimulationRequest = {
   limit?: number;
   graph?: unknown;
   trigger_node?: string;
+  engagement?: Engagement;
 };
+/** What every simulated lead does with each message sent to it: nothing, open it, or click it (at once). */
+export type Engagement = "none" | "opens" | "clicks";
+export const ENGAGEMENTS: { value: Engagement; label: string }[] = [
+  { value: "none", label: "Nobody opens or clicks (waits for an open or a click time out)" },
+  { value: "opens", label: "Every lead opens each message at once" },
+  { value: "clicks", label: "Every lead opens and clicks each message at once" },
+];
 export type TestRun = Schemas["TestRunOut"];
 export type TestRunProgress = Schemas["TestRunProgressOut"];
 
@@ -58,8 +66,13 @@ export function simulationBody(
   choice: LeadChoice,
   graph: unknown,
   triggerNode: string | null,
+  engagement: Engagement = "none",
 ): { body: SimulationRequest | null; error: string | null } {
-  const common = { ...(graph !== null ? { graph } : {}), ...(triggerNode ? { trigger_node: triggerNode } : {}) };
+  const common = {
+    ...(graph !== null ? { graph } : {}),
+    ...(triggerNode ? { trigger_node: triggerNode } : {}),
+    ...(engagement !== "none" ? { engagement } : {}),
+  };
   if (choice.by === "ids") {
     const { ids, error } = parseLeadIds(choice.text);
     return error ? { body: null, error } : { body: { lead_ids: ids, ...common }, error: null };

@@ -72,6 +72,9 @@ describe("the request", () => {
     });
     expect(simulationBody({ by: "filter", filter, limit: 500 }, null, null)).toEqual({ body: null, error: "Simulate 1 to 200 leads." });
     expect(simulationBody({ by: "ids", text: "" }, graph, null).body).toBeNull();
+    // The engagement assumed is sent when it is not the default (nobody opens or clicks).
+    expect(simulationBody({ by: "ids", text: "3" }, null, null, "clicks").body).toEqual({ lead_ids: [3], engagement: "clicks" });
+    expect(simulationBody({ by: "ids", text: "3" }, null, null, "none").body).toEqual({ lead_ids: [3] });
   });
 
   it("knows when a simulation or a test run is still under way", () => {
