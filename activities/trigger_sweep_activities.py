@@ -43,6 +43,8 @@ from core.journey_intake import (
 from core.tracked_events import (
     campaign_interaction_event,
     delete_tracked_rows,
+    delivered_keys,
+    group_by_event,
     journey_signal,
     signal_tracked,
 )
@@ -156,8 +158,7 @@ class TriggerSweepActivities:
         result.tracked_scanned += len(page)
         settled: list[int] = []
         expired = 0
-        signals: list[tuple[int, JourneyEvent]] = []
-        signal_rows: dict[str, list[int]] = {}
+        journey_rows: list[Any] = []
         interactions: dict[int, list[Any]] = {}
         for row in page:
             if not row.present:
@@ -167,10 +168,7 @@ class TriggerSweepActivities:
                 expired += 1
                 settled.append(row.id)
             elif row.journey_id is not None:
-                event = journey_signal(row._mapping, row.noted_at)
-                if event.event_id not in signal_rows:
-                    signals.append((row.journey_id, event))
-                signal_rows.setdefault(event.event_id, []).append(row.id)
+                journey_rows.append(row)
             elif row.campaign_id is not None and not row.machine:
                 interactions.setdefault(row.workspace_id, []).append(row)
             else:
@@ -178,13 +176,11 @@ class TriggerSweepActivities:
         if expired:
             result.tracked_expired += expired
             log.warning("undelivered opens and clicks expired", rows=expired)
-        delivered: list[int] = []
-        failed = await signal_tracked(self._client, self.sessions, signals)
-        for event_id, ids in signal_rows.items():
-            if event_id in failed:
-                result.tracked_failed += len(ids)
-            else:
-                delivered += ids
+        groups = group_by_event(journey_rows, lambda row: journey_signal(row._mapping, row.noted_at), _row_id)
+        signals = [(group.row.journey_id, group.event) for group in groups.values()]
+        failed = await signal_tracked(activity.client(), self.sessions, signals)
+        delivered = delivered_keys(groups, failed)
+        result.tracked_failed += len(journey_rows) - len(delivered)
         for workspace_id, rows in interactions.items():
             delivered += await self._dispatch_interactions(workspace_id, rows, result)
         result.tracked_delivered += len(delivered)
@@ -193,31 +189,27 @@ class TriggerSweepActivities:
     async def _dispatch_interactions(self, workspace_id: int, rows: list[Any], result: TriggerSweepResult) -> list[int]:
         """A workspace's people's campaign interactions dispatched (when an active automation has such a trigger);
         the row ids settled."""
-        ids = [row.id for row in rows]
         async with self.sessions() as session:
             wanted = "campaign_interaction" in await active_trigger_types(session, workspace_id)
         if not wanted:
-            return ids
-        events: dict[str, JourneyEvent] = {}
-        row_ids: dict[str, list[int]] = {}
-        for row in rows:
-            event = campaign_interaction_event(row._mapping, row.noted_at)
-            events.setdefault(event.event_id, event)
-            row_ids.setdefault(event.event_id, []).append(row.id)
+            return [row.id for row in rows]
+        groups = group_by_event(rows, lambda row: campaign_interaction_event(row._mapping, row.noted_at), _row_id)
+        events = [group.event for group in groups.values()]
         try:
-            outcomes = await dispatch_events(
-                activity.client(), self.sessions, workspace_id, list(events.values()), self.task_queue
-            )
+            outcomes = await dispatch_events(activity.client(), self.sessions, workspace_id, events, self.task_queue)
         except Exception as error:
             log.error("swept campaign interactions not dispatched", workspace_id=workspace_id, error=str(error))
-            result.tracked_failed += len(ids)
+            result.tracked_failed += len(rows)
             return []
-        failed = {outcome.event.event_id for outcome in outcomes if outcome.error is not None}
-        result.tracked_failed += sum(len(row_ids[event_id]) for event_id in failed)
-        return [row_id for event_id, found in row_ids.items() if event_id not in failed for row_id in found]
+        delivered = delivered_keys(
+            groups, {outcome.event.event_id for outcome in outcomes if outcome.error is not None}
+        )
+        result.tracked_failed += len(rows) - len(delivered)
+        return delivered
 
-    async def _client(self) -> Any:
-        return activity.client()
+
+def _row_id(row: Any) -> int:
+    return row.id
 
 
 async def _heartbeating(work: Awaitable[T], cursors: list[int]) -> T:

@@ -45,8 +45,11 @@ from core.journey_intake import (
 )
 from core.settings import Settings
 from core.tracked_events import (
+    TrackedGroup,
     TrackedKey,
     campaign_interaction_event,
+    delivered_keys,
+    group_by_event,
     journey_signal,
     settle_tracked,
     signal_tracked,
@@ -237,45 +240,36 @@ class JourneyIntake:
 
     async def _signal_journeys(self, rows: list[Mapping[str, Any]], now: datetime) -> list[TrackedKey]:
         """Each journey message's open or click to its journey, if it still runs; the rows delivered."""
-        signals: dict[str, tuple[int, JourneyEvent]] = {}
-        keys: dict[str, list[TrackedKey]] = {}
-        for row in rows:
-            journey_event = journey_signal(row, now)
-            event_id = journey_event.event_id
-            keys.setdefault(event_id, []).append(tracked_key(row))
-            if event_id not in signals and not self._seen(event_id):
-                signals[event_id] = (row["journey_id"], journey_event)
+        groups = group_by_event(rows, lambda row: journey_signal(row, now), tracked_key)
+        signals = [
+            (group.row["journey_id"], group.event) for event_id, group in groups.items() if not self._seen(event_id)
+        ]
         try:
-            failed = await signal_tracked(self.temporal.get, self.sessions, list(signals.values()))
+            failed = await signal_tracked(self.temporal.get, self.sessions, signals)
         except Exception as error:  # Temporal unreachable...: all stay in the outbox
             log.error("journeys not signalled", events=len(signals), error=f"{type(error).__name__}: {error}")
-            failed = set(signals)
-        return self._delivered(keys, failed)
+            failed = {event.event_id for _, event in signals}
+        return self._delivered(groups, failed)
 
     async def _dispatch_interactions(
         self, workspace_id: int, rows: list[Mapping[str, Any]], now: datetime
     ) -> list[TrackedKey]:
         """People's opens and clicks of campaign messages as `campaign_interaction` events; the rows delivered."""
-        events: dict[str, JourneyEvent] = {}
-        keys: dict[str, list[TrackedKey]] = {}
-        for row in rows:
-            journey_event = campaign_interaction_event(row, now)
-            event_id = journey_event.event_id
-            keys.setdefault(event_id, []).append(tracked_key(row))
-            if event_id not in events and not self._seen(event_id):
-                events[event_id] = journey_event
+        groups = group_by_event(rows, lambda row: campaign_interaction_event(row, now), tracked_key)
+        events = [group.event for event_id, group in groups.items() if not self._seen(event_id)]
         try:
-            outcomes = await self.dispatch(workspace_id, list(events.values()))
+            outcomes = await self.dispatch(workspace_id, events)
         except Exception as error:
             reason = f"{type(error).__name__}: {error}"
             log.error("campaign interactions not dispatched", workspace_id=workspace_id, error=reason)
-            return self._delivered(keys, set(events))
-        return self._delivered(keys, {o.event.event_id for o in outcomes if o.error is not None})
+            return self._delivered(groups, {event.event_id for event in events})
+        return self._delivered(groups, {o.event.event_id for o in outcomes if o.error is not None})
 
-    def _delivered(self, keys: dict[str, list[TrackedKey]], failed: set[str]) -> list[TrackedKey]:
+    def _delivered(self, groups: dict[str, TrackedGroup[TrackedKey]], failed: set[str]) -> list[TrackedKey]:
+        """The rows delivered; the failed events are forgotten, so that a repeat of one is not skipped."""
         for event_id in failed:
             self._recent.pop(event_id, None)
-        return [key for event_id, found in keys.items() if event_id not in failed for key in found]
+        return delivered_keys(groups, failed)
 
     async def _has_campaign_triggers(self, workspace_id: int) -> bool:
         checked = self._triggers.get(workspace_id)

@@ -19,9 +19,10 @@ had (a repeated signal is dropped) and a journey start is idempotent per event i
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import structlog
 from sqlalchemy import text
@@ -29,6 +30,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import Client
 
+from core.journey_intake import ClientSource
 from core.journeys import signal_journey
 from models.automations import RUNNING_JOURNEY_STATUSES
 from models.payloads.automation import JourneyEvent
@@ -37,10 +39,40 @@ log = structlog.get_logger("herald.tracked_events")
 
 SIGNAL_CONCURRENCY = 16
 TrackedKey = tuple[int, str, bool]  # delivery, type, machine: a tracking_outbox row
+K = TypeVar("K")
 
 
 def tracked_key(row: Mapping[str, Any]) -> TrackedKey:
     return (int(row["delivery_id"]), str(row["type"]), bool(row["machine"]))
+
+
+@dataclass
+class TrackedGroup(Generic[K]):
+    """The rows of one event (a message opened twice, by a person and by a machine...): the first row, the event
+    it is, and every row's key (what leaves the outbox once the event is delivered)."""
+
+    row: Any
+    event: JourneyEvent
+    keys: list[K] = field(default_factory=list)
+
+
+def group_by_event(
+    rows: Iterable[Any], build: Callable[[Any], JourneyEvent], key: Callable[[Any], K]
+) -> dict[str, TrackedGroup[K]]:
+    """The rows grouped by the event id `build` gives them, in the order of their first rows."""
+    groups: dict[str, TrackedGroup[K]] = {}
+    for row in rows:
+        event = build(row)
+        group = groups.get(event.event_id)
+        if group is None:
+            group = groups[event.event_id] = TrackedGroup(row, event)
+        group.keys.append(key(row))
+    return groups
+
+
+def delivered_keys(groups: Mapping[str, TrackedGroup[K]], failed: Collection[str]) -> list[K]:
+    """The keys of the rows whose event was delivered (its id is not among the failed ones)."""
+    return [key for event_id, group in groups.items() if event_id not in failed for key in group.keys]
 
 
 def journey_signal(row: Mapping[str, Any], occurred_at: datetime) -> JourneyEvent:
@@ -72,7 +104,7 @@ def campaign_interaction_event(row: Mapping[str, Any], occurred_at: datetime) ->
 
 
 async def signal_tracked(
-    client: Callable[[], Awaitable[Client]],
+    client: ClientSource,
     sessions: async_sessionmaker[AsyncSession],
     signals: Sequence[tuple[int, JourneyEvent]],
 ) -> set[str]:
@@ -92,7 +124,7 @@ async def signal_tracked(
     targets = [(workflows[journey_id], event) for journey_id, event in signals if journey_id in workflows]
     if not targets:
         return set()
-    temporal = await client()
+    temporal = client if isinstance(client, Client) else await client()
     gate = asyncio.Semaphore(SIGNAL_CONCURRENCY)
     failed: set[str] = set()
 
