@@ -8,6 +8,7 @@ import json
 import os
 import re
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -29,18 +30,25 @@ SCREENSHOTS = Path(os.environ.get("HERALD_SCREENSHOTS", "/tmp/herald-screenshots
 PASSWORD = "correct horse battery"
 
 
+@asynccontextmanager
+async def serving(app, port: int) -> AsyncIterator[None]:
+    """The ASGI app served by uvicorn on 127.0.0.1:port while the block runs."""
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    task = asyncio.create_task(server.serve())
+    await eventually(_started(server), timeout=30, interval=0.05)
+    try:
+        yield
+    finally:
+        server.should_exit = True
+        await task
+
+
 @pytest.fixture
 async def live_app(settings, temporal_client, worker) -> AsyncIterator[str]:
     assert (UI_DIST / "index.html").exists(), "the UI is not built: run `make ui` (make test does)"
     port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings, temporal_client=temporal_client), port=port, log_level="warning")
-    )
-    task = asyncio.create_task(server.serve())
-    await eventually(_started(server), timeout=30, interval=0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    await task
+    async with serving(create_app(settings, temporal_client=temporal_client), port):
+        yield f"http://127.0.0.1:{port}"
 
 
 def _started(server: uvicorn.Server):

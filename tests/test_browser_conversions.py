@@ -5,12 +5,10 @@ reload counts once, and a visitor who never clicked converts nothing."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import pytest
-import uvicorn
 from playwright.async_api import Page, expect
 from sqlalchemy import text
 from starlette.applications import Starlette
@@ -22,8 +20,7 @@ from api.main import create_app
 from core.settings import Settings
 from core.tracking_links import click_url
 from tests.conftest import free_port
-from tests.helpers import eventually
-from tests.test_browser import _started, browser  # noqa: F401  (fixture)
+from tests.test_browser import browser, serving  # noqa: F401  (fixture)
 from tests.test_tracking import _delivery
 
 LANDING_PAGE = """<!doctype html>
@@ -46,13 +43,6 @@ class Sites:
     landing: str  # the landing site: another origin (localhost, not 127.0.0.1)
 
 
-async def _serve(app, port: int) -> tuple[uvicorn.Server, asyncio.Task]:
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    task = asyncio.create_task(server.serve())
-    await eventually(_started(server), timeout=30, interval=0.05)
-    return server, task
-
-
 @pytest.fixture
 async def sites(settings, temporal_client) -> AsyncIterator[Sites]:
     herald_port, landing_port = free_port(), free_port()
@@ -62,14 +52,11 @@ async def sites(settings, temporal_client) -> AsyncIterator[Sites]:
     async def page(_request: Request) -> HTMLResponse:
         return HTMLResponse(LANDING_PAGE % {"snippet": snippet})
 
-    servers = [
-        await _serve(create_app(herald_settings, temporal_client=temporal_client), herald_port),
-        await _serve(Starlette(routes=[Route("/order/{step}", page)]), landing_port),
-    ]
-    yield Sites(herald_settings, f"http://localhost:{landing_port}")
-    for server, task in servers:
-        server.should_exit = True
-        await task
+    async with (
+        serving(create_app(herald_settings, temporal_client=temporal_client), herald_port),
+        serving(Starlette(routes=[Route("/order/{step}", page)]), landing_port),
+    ):
+        yield Sites(herald_settings, f"http://localhost:{landing_port}")
 
 
 async def converted(page: Page, expected: bool) -> None:

@@ -6,22 +6,27 @@ Temporal) left there. Real PostgreSQL, the Temporal dev server and the main queu
 
 from __future__ import annotations
 
-import uuid
 from datetime import timedelta
 from typing import Any
 
-import httpx
 import pytest
 from sqlalchemy import text
 
 from core.tracking_links import click_url, open_pixel_url
-from core.workflow_ids import journey_workflow_id
-from tests.factories import make_leads
+from tests.conftest import client_for
 from tests.helpers import eventually
-from tests.test_campaign_flow_engine import make_template, rows
-from tests.test_journeys import edge, make_automation, node, progress, waiting_at
+from tests.test_campaign_flow_engine import rows
+from tests.test_journeys import make_automation, node, progress
 from tests.test_tracking import APPLE_MPP, CHROME, _delivery
-from tests.test_trigger_intake import GO, Spy, ended_journeys, has_tag, journeys, path_of, tagging
+from tests.test_trigger_intake import (
+    Spy,
+    ended_journeys,
+    has_tag,
+    journey_waiting_for_its_message,
+    journeys,
+    path_of,
+    tagging,
+)
 from tests.test_trigger_sweep import sweep
 
 
@@ -44,49 +49,12 @@ async def outbox(db) -> list[tuple[int, str, bool]]:
     return [(row.delivery_id, row.type, row.machine) for row in found]
 
 
-async def opened_an_hour_ago(db, delivery_id: int) -> None:
-    """A pixel fetched right after the send is a machine's: the delivery goes back an hour."""
-    async with db() as session:
-        await session.execute(
-            text("UPDATE deliveries SET sent_at = now() - interval '1 hour' WHERE id = :d"), {"d": delivery_id}
-        )
-        await session.commit()
-
-
 async def journey_waiting_for_a_click(db, api, temporal_client) -> tuple[int, Any, int]:
-    """A journey that sent a message and waits up to 3 days for its click: (automation, handle, delivery)."""
-    mail = await make_template(db, subject="Case study")
-    graph = {
-        "nodes": [
-            node("start", "external_event", event=GO),
-            node("mail", "send_message", channel="email", template_id=mail),
-            node("wait", "wait_for_event", event={"kind": "clicked", "node": "mail"}, timeout={"days": 3}),
-            node("hot", "add_tag", tag="clicked"),
-            node("cold", "exit"),
-        ],
-        "edges": [
-            edge("start", "mail"),
-            edge("mail", "wait"),
-            edge("wait", "hot", "event"),
-            edge("wait", "cold", "timeout"),
-        ],
-    }
-    automation_id = await make_automation(db, graph)
-    (lead_id,) = await make_leads(db, 1, prefix=f"tob{uuid.uuid4().hex[:4]}")
-    assert (await api.post("/api/events", json={"name": GO, "lead": {"id": lead_id}})).status_code == 202
-    handle = temporal_client.get_workflow_handle(journey_workflow_id(automation_id, lead_id))
-    state = await waiting_at(handle, "wait")
-    delivery_id = int(state.sent_messages["mail"])
-    await opened_an_hour_ago(db, delivery_id)
-    return automation_id, handle, delivery_id
-
-
-def anonymous(app) -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://herald.test")
+    return await journey_waiting_for_its_message(db, api, temporal_client, "clicked")
 
 
 async def click(app, settings, delivery_id: int, agent: str = CHROME) -> None:
-    async with anonymous(app) as client:
+    async with client_for(app) as client:
         link = path_of(click_url(settings, delivery_id, "https://example.com/case-study"))
         assert (await client.get(link, headers={"User-Agent": agent})).status_code in (302, 303, 307)
 
@@ -170,7 +138,7 @@ async def test_campaign_opens_are_noted_only_where_a_trigger_wants_them_and_swep
     app, worker, db, settings, temporal_client, tenant, api_process_dies_before_delivering
 ):
     before, machine = await _delivery(db), await _delivery(db)
-    async with anonymous(app) as client:
+    async with client_for(app) as client:
         pixel = path_of(open_pixel_url(settings, before["id"]))
         assert (await client.get(pixel, headers={"User-Agent": CHROME})).status_code == 200
         assert await outbox(db) == []  # no automation listens: nothing to deliver, nothing noted

@@ -385,16 +385,17 @@ async def test_post_events_refuses_bad_input_naming_the_field(app, api, db, tena
 # --- Tracking and unsubscribes ----------------------------------------------------------------------------------------
 
 
-async def test_an_open_of_a_journey_message_ends_its_wait_and_a_machine_open_does_not(
-    app, api, worker, db, settings, temporal_client
-):
+async def journey_waiting_for_its_message(db, api, temporal_client, kind: str) -> tuple[int, Any, int]:
+    """A journey that sent its email (node `mail`) an hour ago (an open or click at once would be a machine's) and
+    waits up to 3 days for its `kind` ("opened" / "clicked"): tagged `kind` on the event, exits on the timeout.
+    (automation id, journey handle, delivery id)."""
     mail = await make_template(db, subject="Welcome")
     graph = {
         "nodes": [
             node("start", "external_event", event=GO),
             node("mail", "send_message", channel="email", template_id=mail),
-            node("wait", "wait_for_event", event={"kind": "opened", "node": "mail"}, timeout={"days": 3}),
-            node("hot", "add_tag", tag="opened"),
+            node("wait", "wait_for_event", event={"kind": kind, "node": "mail"}, timeout={"days": 3}),
+            node("hot", "add_tag", tag=kind),
             node("cold", "exit"),
         ],
         "edges": [
@@ -405,18 +406,25 @@ async def test_an_open_of_a_journey_message_ends_its_wait_and_a_machine_open_doe
         ],
     }
     automation_id = await make_automation(db, graph)
-    (lead_id,) = await make_leads(db, 1, prefix=f"open{uuid.uuid4().hex[:4]}")
+    (lead_id,) = await make_leads(db, 1, prefix=f"{kind}{uuid.uuid4().hex[:4]}")
     assert (await api.post("/api/events", json={"name": GO, "lead": {"id": lead_id}})).status_code == 202
     handle = temporal_client.get_workflow_handle(journey_workflow_id(automation_id, lead_id))
     state = await waiting_at(handle, "wait")
     delivery_id = int(state.sent_messages["mail"])
-    (delivery,) = await rows(db, "SELECT journey_id, node_id FROM deliveries WHERE id = :d", d=delivery_id)
-    assert delivery.node_id == "mail"
-    async with db() as session:  # opened an hour after it was sent (a pixel fetched at once is a machine's)
+    async with db() as session:
         await session.execute(
             text("UPDATE deliveries SET sent_at = now() - interval '1 hour' WHERE id = :d"), {"d": delivery_id}
         )
         await session.commit()
+    return automation_id, handle, delivery_id
+
+
+async def test_an_open_of_a_journey_message_ends_its_wait_and_a_machine_open_does_not(
+    app, api, worker, db, settings, temporal_client
+):
+    automation_id, handle, delivery_id = await journey_waiting_for_its_message(db, api, temporal_client, "opened")
+    (delivery,) = await rows(db, "SELECT journey_id, node_id FROM deliveries WHERE id = :d", d=delivery_id)
+    assert delivery.node_id == "mail"
     pixel = path_of(open_pixel_url(settings, delivery_id))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://herald.test") as anonymous:
         assert (await anonymous.get(pixel, headers={"User-Agent": APPLE_MPP})).status_code == 200
