@@ -61,6 +61,7 @@ from core.journey_intake import (  # noqa: F401 - DispatchTargets, lead_matches,
     dispatch_events,
     dispatch_needed,
     dispatched_rows,
+    drop_from_outbox,
     lead_event_journey_events,
     lead_matches,
     load_dispatch_targets,
@@ -494,10 +495,7 @@ class JourneyActivities:
             if changes and not await self._dispatch_needed(session, input, changes):
                 # The usual case (no automation starts on this change, no other journey of the lead waits for
                 # it): its outbox rows go in this transaction, and nothing is left to do after the commit.
-                await session.execute(
-                    text("DELETE FROM lead_event_outbox WHERE lead_event_id = ANY(:ids)"),
-                    {"ids": [row_id for row_id, _type, _data in changes]},
-                )
+                await drop_from_outbox(session, [row_id for row_id, _type, _data in changes])
                 changes = []
             await session.commit()
         await self._dispatch_changes(input, changes)
@@ -563,10 +561,8 @@ class JourneyActivities:
                         self.client, session, input.workspace_id, events, self.task_queue, exclude={input.workflow_id}
                     )
                     done = dispatched_rows(outcomes, row_ids)  # failed ones: the sweep's
-                if done:  # core.journey_intake.mark_dispatched's statement, in this session
-                    await session.execute(
-                        text("DELETE FROM lead_event_outbox WHERE lead_event_id = ANY(:ids)"), {"ids": done}
-                    )
+                if done:
+                    await drop_from_outbox(session, done)
                     await session.commit()
         except Exception as error:
             log.error("journey-made lead change not dispatched", error=f"{type(error).__name__}: {error}")

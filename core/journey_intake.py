@@ -479,8 +479,14 @@ async def mark_dispatched(sessions: async_sessionmaker[AsyncSession], row_ids: S
     if not row_ids:
         return 0
     async with sessions() as session:
-        deleted = await session.execute(
-            text("DELETE FROM lead_event_outbox WHERE lead_event_id = ANY(:ids)"), {"ids": list(row_ids)}
-        )
+        deleted = await drop_from_outbox(session, row_ids)
         await session.commit()
+    return deleted
+
+
+async def drop_from_outbox(session: AsyncSession, row_ids: Sequence[int]) -> int:
+    """The rows taken out of the outbox in the session's transaction (committed with it); how many were there."""
+    deleted = await session.execute(
+        text("DELETE FROM lead_event_outbox WHERE lead_event_id = ANY(:ids)"), {"ids": list(row_ids)}
+    )
     return deleted.rowcount or 0
